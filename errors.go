@@ -1,0 +1,43 @@
+package snssqs
+
+import "errors"
+
+// Sentinel errors. Every error the library returns for one of these causes
+// wraps the sentinel, so callers test with errors.Is; errors from AWS stay
+// reachable with errors.As (for example *smithy.GenericAPIError or the
+// service's typed errors such as *types.QueueDoesNotExist).
+var (
+	// ErrInvalidARN reports a malformed or unsupported ARN.
+	ErrInvalidARN = errors.New("snssqs: invalid ARN")
+	// ErrInvalidEvent reports an event that is nil or cannot be marshaled to JSON,
+	// or an empty event type.
+	ErrInvalidEvent = errors.New("snssqs: invalid event")
+	// ErrMessageTooLarge reports a message over the SNS or SQS size limit,
+	// attributes included.
+	ErrMessageTooLarge = errors.New("snssqs: message too large")
+	// ErrInvalidAttribute reports a message attribute with an invalid name,
+	// data type or value, or more attributes than the service allows.
+	ErrInvalidAttribute = errors.New("snssqs: invalid message attribute")
+	// ErrMissingGroupID reports a publish to a FIFO topic without a message group id.
+	ErrMissingGroupID = errors.New("snssqs: message group id required for FIFO topic")
+	// ErrMalformedMessage reports a received message that cannot be decoded:
+	// a CloudEvents envelope with a wrong specversion or missing required
+	// attributes, or a corrupt SNS notification.
+	ErrMalformedMessage = errors.New("snssqs: malformed message")
+	// ErrTopicNotAllowed reports an SNS notification whose TopicArn is not in
+	// the subscriber's allow-list (a forged or misrouted envelope).
+	ErrTopicNotAllowed = errors.New("snssqs: topic not allowed")
+	// ErrNoHandler reports a message whose event type has no registered
+	// handler and no fallback.
+	ErrNoHandler = errors.New("snssqs: no handler for event type")
+	// ErrHandlerPanic reports a handler that panicked; the panic value and
+	// stack are in the wrapping error's text.
+	ErrHandlerPanic = errors.New("snssqs: handler panicked")
+	// ErrBatchFailed reports that some entries of a batch call failed; the
+	// concrete error is a *BatchError naming each failed entry.
+	ErrBatchFailed = errors.New("snssqs: batch entries failed")
+	// ErrInvalidOptions reports options rejected by a constructor.
+	ErrInvalidOptions = errors.New("snssqs: invalid options")
+	// ErrClosed reports a call on a closed Publisher or Subscriber.
+	ErrClosed = errors.New("snssqs: closed")
+)

@@ -1,0 +1,225 @@
+// Package snssqstest is an in-process emulator of Amazon SNS and SQS that
+// speaks the real AWS wire protocols (SQS JSON 1.0 and query, SNS query, STS
+// GetCallerIdentity), so unmodified aws-sdk-go-v2 clients, older SDKs and the
+// aws CLI can talk to it. Tests start one with Run(t); programs with
+// NewServer. See README.md for what is and is not supported.
+package snssqstest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/snssqs/snssqs/clock"
+)
+
+// Defaults used when an Option does not override them.
+const (
+	DefaultRegion    = "us-east-1"
+	DefaultAccountID = "000000000000"
+	DefaultAddr      = "127.0.0.1:0"
+)
+
+// Server is a running emulator. It is safe for concurrent use.
+type Server struct {
+	opts     options
+	ln       net.Listener
+	http     *http.Server
+	url      string
+	sqs      *sqsService
+	sns      *snsService
+	stats    *requestStats
+	closing  chan struct{}
+	closeMu  sync.Once
+	serveErr chan error
+}
+
+type options struct {
+	addr      string
+	region    string
+	accountID string
+	clock     clock.Clock
+}
+
+// Option configures a Server.
+type Option func(*options)
+
+// WithAddr sets the listen address (default "127.0.0.1:0", a random port on
+// loopback).
+func WithAddr(addr string) Option { return func(o *options) { o.addr = addr } }
+
+// WithRegion sets the region used in ARNs and queue URLs (default us-east-1).
+func WithRegion(region string) Option { return func(o *options) { o.region = region } }
+
+// WithAccountID sets the account id used in ARNs, queue URLs and
+// GetCallerIdentity (default 000000000000).
+func WithAccountID(id string) Option { return func(o *options) { o.accountID = id } }
+
+// WithClock sets the clock behind visibility timeouts, delays, retention,
+// deduplication windows and long polls (default the wall clock).
+func WithClock(c clock.Clock) Option { return func(o *options) { o.clock = c } }
+
+// NewServer starts an emulator listening on 127.0.0.1 (see WithAddr).
+func NewServer(opts ...Option) (*Server, error) {
+	o := options{addr: DefaultAddr, region: DefaultRegion, accountID: DefaultAccountID, clock: clock.Real()}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return nil, fmt.Errorf("snssqstest: listen %s: %w", o.addr, err)
+	}
+	s := &Server{
+		opts:     o,
+		ln:       ln,
+		url:      "http://" + ln.Addr().String(),
+		stats:    newRequestStats(),
+		closing:  make(chan struct{}),
+		serveErr: make(chan error, 1),
+	}
+	s.sqs = newSQSService(s)
+	s.sns = newSNSService(s)
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { s.serveErr <- s.http.Serve(ln) }()
+	return s, nil
+}
+
+// TB is the part of testing.TB that Run uses.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
+// Run starts an emulator for a test and closes it when the test ends.
+func Run(t TB, opts ...Option) *Server {
+	t.Helper()
+	s, err := NewServer(opts...)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// URL returns the base endpoint, e.g. "http://127.0.0.1:43567".
+func (s *Server) URL() string { return s.url }
+
+// Addr returns the listen address, e.g. "127.0.0.1:43567".
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Region returns the emulated region.
+func (s *Server) Region() string { return s.opts.region }
+
+// AccountID returns the emulated account id.
+func (s *Server) AccountID() string { return s.opts.accountID }
+
+// AWSConfig returns an aws.Config pointing at the emulator with static test
+// credentials, so sns.NewFromConfig, sqs.NewFromConfig and sts.NewFromConfig
+// work unchanged.
+func (s *Server) AWSConfig() aws.Config {
+	return aws.Config{
+		Region:       s.opts.region,
+		BaseEndpoint: aws.String(s.url),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		// Long polls may last 20 s; keep the SDK's own retries, which the
+		// emulator's typed errors and fault injection exercise.
+	}
+}
+
+// Close stops the server, ends pending long polls and releases every
+// goroutine. It is safe to call more than once.
+func (s *Server) Close() {
+	s.closeMu.Do(func() {
+		close(s.closing)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.http.Shutdown(ctx)
+		if err := <-s.serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the listener failed; nothing left to release
+		}
+		s.sqs.close()
+	})
+}
+
+// ServeHTTP routes a request to SQS (JSON protocol when X-Amz-Target starts
+// with "AmazonSQS.", query protocol otherwise), SNS or STS.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if target := r.Header.Get("X-Amz-Target"); strings.HasPrefix(target, "AmazonSQS.") {
+		op := strings.TrimPrefix(target, "AmazonSQS.")
+		s.stats.add("sqs", op)
+		s.sqs.serveJSON(w, r, op)
+		return
+	}
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	action := r.Form.Get("Action")
+	switch service := serviceOf(r, action); service {
+	case "sqs":
+		s.stats.add("sqs", action)
+		s.sqs.serveQuery(w, r, action)
+	case "sns":
+		s.stats.add("sns", action)
+		s.sns.serveQuery(w, r, action)
+	case "sts":
+		s.stats.add("sts", action)
+		serveSTS(w, r, action, s.opts.accountID)
+	default:
+		http.Error(w, fmt.Sprintf("unknown action %q", action), http.StatusBadRequest)
+	}
+}
+
+// serviceOf picks the service of a query-protocol request: from the SigV4
+// credential scope when the request is signed, from the action name otherwise.
+func serviceOf(r *http.Request, action string) string {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		// Credential=AKID/20250101/us-east-1/sqs/aws4_request
+		if i := strings.Index(auth, "Credential="); i >= 0 {
+			parts := strings.Split(strings.SplitN(auth[i+len("Credential="):], ",", 2)[0], "/")
+			if len(parts) >= 5 {
+				return parts[3]
+			}
+		}
+	}
+	switch {
+	case action == "GetCallerIdentity":
+		return "sts"
+	case isSQSAction(action):
+		return "sqs"
+	default:
+		return "sns"
+	}
+}
+
+// inboundMessage is what SNS hands to SQS when it delivers to a subscribed
+// queue: the body exactly as AWS formats it (notification JSON or raw), the
+// message attributes (carried over only for raw delivery), and the FIFO ids.
+type inboundMessage struct {
+	Body                   string
+	Attributes             map[string]messageAttribute
+	MessageGroupID         string
+	MessageDeduplicationID string
+	// SenderID is the value of the SenderId system attribute.
+	SenderID string
+}
+
+// messageAttribute is one message attribute as both services store it.
+type messageAttribute struct {
+	DataType    string
+	StringValue string
+	BinaryValue []byte
+}
