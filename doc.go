@@ -1,0 +1,54 @@
+// Package snssqs makes event-driven messaging between services over Amazon
+// SNS and SQS reliable, fast and pleasant.
+//
+// A Publisher wraps each event in a CloudEvents 1.0 JSON envelope and
+// publishes it to an SNS topic by ARN; concurrent publishes to one topic are
+// coalesced into PublishBatch requests. A Subscriber long-polls one or more
+// SQS queues, decodes every message (SNS notification JSON or raw delivery,
+// CloudEvents envelope or any other body) and dispatches it to the handler
+// registered for its event type. Handlers can be added and removed while the
+// subscriber runs. Provision creates a topic, its queues, dead-letter queues,
+// subscriptions and queue policies idempotently.
+//
+// # Delivery semantics
+//
+// Delivery is at least once, and nothing is lost silently:
+//
+//   - A message is deleted only after its handler returned nil. Deletes are
+//     batched (DeleteMessageBatch) and flushed within a short bound, and on
+//     Shutdown.
+//   - A handler error (or panic, or timeout) never deletes the message: its
+//     visibility is changed to an exponential backoff computed from its
+//     ApproximateReceiveCount, so it comes back later without a retry storm.
+//     After the queue's maxReceiveCount the queue's redrive policy moves it to
+//     the dead-letter queue, where it is kept for inspection.
+//   - Messages with no handler for their type, and messages that cannot be
+//     decoded or claim a topic outside the allow-list, follow a policy whose
+//     default is the same as a failure: they come back and end in the
+//     dead-letter queue, never in the void. Each case is logged.
+//   - While a handler runs, the subscriber extends the message's visibility
+//     (a heartbeat) so long work is not handed to a second consumer.
+//   - On Shutdown the subscriber stops receiving, waits for running handlers
+//     up to a deadline, flushes pending deletes and makes received but
+//     unstarted messages visible again at once.
+//   - Because delivery is at least once (a consumer can crash after its
+//     handler succeeded and before the delete reached SQS; standard queues
+//     may deliver a message twice), handlers must be idempotent. Use
+//     Message.ID, the CloudEvents id, to detect duplicates.
+//   - Standard topics and queues do not keep order. FIFO topics and queues
+//     keep order within a message group; the subscriber handles the messages
+//     of one group sequentially.
+//
+// # Errors
+//
+// Errors wrap one of a few sentinel errors (ErrInvalidARN, ErrMessageTooLarge,
+// ErrInvalidAttribute, ...) so callers can test them with errors.Is; errors
+// returned by AWS stay reachable with errors.As.
+//
+// # Testing
+//
+// The SNS and SQS clients are taken as narrow interfaces (SNSPublishAPI,
+// SQSConsumeAPI, ...) that users can mock. Package snssqstest is an
+// in-process SNS+SQS emulator speaking the AWS wire protocols, for tests and
+// examples with real aws-sdk-go-v2 clients and no external service.
+package snssqs
