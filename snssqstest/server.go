@@ -153,6 +153,10 @@ func (s *Server) Close() {
 // ServeHTTP routes a request to SQS (JSON protocol when X-Amz-Target starts
 // with "AmazonSQS.", query protocol otherwise), SNS or STS.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
+		s.serveAdmin(w, r)
+		return
+	}
 	if target := r.Header.Get("X-Amz-Target"); strings.HasPrefix(target, "AmazonSQS.") {
 		op := strings.TrimPrefix(target, "AmazonSQS.")
 		s.stats.add("sqs", op)

@@ -1,0 +1,38 @@
+package snssqstest
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// adminPrefix is the path prefix of the emulator's own endpoints, which no
+// AWS request uses:
+//
+//	GET    /_snssqstest/health    200 "ok" once the server answers
+//	GET    /_snssqstest/requests  request counts per operation, as JSON
+//	DELETE /_snssqstest/requests  reset the counts
+//
+// A separate process (a benchmark, another language's tests) uses them the
+// way Go code uses Requests and ResetRequests.
+const adminPrefix = "/_snssqstest/"
+
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case adminPrefix + "health":
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok"))
+	case adminPrefix + "requests":
+		switch r.Method {
+		case http.MethodGet:
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(s.Requests())
+		case http.MethodDelete:
+			s.ResetRequests()
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		}
+	default:
+		http.NotFound(w, r)
+	}
+}
