@@ -36,7 +36,8 @@ var (
 	// ErrBatchFailed reports that some entries of a batch call failed; the
 	// concrete error is a *BatchError naming each failed entry.
 	ErrBatchFailed = errors.New("snssqs: batch entries failed")
-	// ErrInvalidOptions reports options rejected by a constructor.
+	// ErrInvalidOptions reports options rejected by a constructor, or a
+	// TopologySpec rejected by Provision.
 	ErrInvalidOptions = errors.New("snssqs: invalid options")
 	// ErrClosed reports a call on a closed Publisher or Subscriber.
 	ErrClosed = errors.New("snssqs: closed")
