@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/xml"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -63,8 +64,7 @@ func (n *snsService) serveQuery(w http.ResponseWriter, r *http.Request, action s
 	case "ListTagsForResource":
 		result, err = n.queryListTags(f)
 	default:
-		err = &snsError{status: http.StatusBadRequest, code: "InvalidAction",
-			message: "Could not find operation " + action + " for version 2010-03-31"}
+		err = snsBadRequest("InvalidAction", "Could not find operation "+action+" for version 2010-03-31")
 	}
 	if err != nil {
 		writeSNSError(w, err)
@@ -206,13 +206,8 @@ func snsAttributesResult(attrs map[string]string, err *snsError) (any, *snsError
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]string, 0, len(attrs))
-	for k := range attrs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := snsAttributesXML{Attributes: make([]snsAttributeEntry, 0, len(keys))}
-	for _, k := range keys {
+	out := snsAttributesXML{Attributes: make([]snsAttributeEntry, 0, len(attrs))}
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		out.Attributes = append(out.Attributes, snsAttributeEntry{Key: k, Value: attrs[k]})
 	}
 	return out, nil
@@ -233,22 +228,12 @@ func snsIndexes(f url.Values, prefix string) []int {
 			seen[i] = true
 		}
 	}
-	out := make([]int, 0, len(seen))
-	for i := range seen {
-		out = append(out, i)
-	}
-	sort.Ints(out)
-	return out
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // snsMap reads an Attributes-style map: prefix.entry.N.key / .value.
 func snsMap(f url.Values, prefix string) map[string]string {
-	out := map[string]string{}
-	for _, i := range snsIndexes(f, prefix+".entry") {
-		p := prefix + ".entry." + strconv.Itoa(i)
-		out[f.Get(p+".key")] = f.Get(p + ".value")
-	}
-	return out
+	return snsPairs(f, prefix+".entry", "key", "value")
 }
 
 // snsList reads prefix.N values.
@@ -262,10 +247,15 @@ func snsList(f url.Values, prefix string) []string {
 
 // snsTags reads Tags.member.N.Key / .Value.
 func snsTags(f url.Values) map[string]string {
+	return snsPairs(f, "Tags.member", "Key", "Value")
+}
+
+// snsPairs reads the map held in prefix.N.keyName / prefix.N.valueName.
+func snsPairs(f url.Values, prefix, keyName, valueName string) map[string]string {
 	out := map[string]string{}
-	for _, i := range snsIndexes(f, "Tags.member") {
-		p := "Tags.member." + strconv.Itoa(i)
-		out[f.Get(p+".Key")] = f.Get(p + ".Value")
+	for _, i := range snsIndexes(f, prefix) {
+		p := prefix + "." + strconv.Itoa(i) + "."
+		out[f.Get(p+keyName)] = f.Get(p + valueName)
 	}
 	return out
 }
@@ -370,13 +360,8 @@ func (n *snsService) queryListTags(f url.Values) (any, *snsError) {
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := snsListTagsResult{Tags: make([]snsTagMember, 0, len(keys))}
-	for _, k := range keys {
+	out := snsListTagsResult{Tags: make([]snsTagMember, 0, len(tags))}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		out.Tags = append(out.Tags, snsTagMember{Key: k, Value: tags[k]})
 	}
 	return out, nil
@@ -426,10 +411,10 @@ func (n *snsService) queryPublishBatch(f url.Values) (any, *snsError) {
 	}
 	idx := snsIndexes(f, "PublishBatchRequestEntries.member")
 	if len(idx) == 0 {
-		return nil, &snsError{status: http.StatusBadRequest, code: "EmptyBatchRequest", message: "The batch request doesn't contain any entries."}
+		return nil, snsBadRequest("EmptyBatchRequest", "The batch request doesn't contain any entries.")
 	}
 	if len(idx) > snsMaxBatchEntries {
-		return nil, &snsError{status: http.StatusBadRequest, code: "TooManyEntriesInBatchRequest", message: "The batch request contains more entries than permissible."}
+		return nil, snsBadRequest("TooManyEntriesInBatchRequest", "The batch request contains more entries than permissible.")
 	}
 	entries := make([]*snsPublishEntry, 0, len(idx))
 	seen := map[string]bool{}
@@ -437,17 +422,17 @@ func (n *snsService) queryPublishBatch(f url.Values) (any, *snsError) {
 	for _, i := range idx {
 		e := snsEntryFromForm(f, "PublishBatchRequestEntries.member."+strconv.Itoa(i)+".")
 		if !snsBatchIDRE.MatchString(e.ID) {
-			return nil, &snsError{status: http.StatusBadRequest, code: "InvalidBatchEntryId", message: "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long."}
+			return nil, snsBadRequest("InvalidBatchEntryId", "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.")
 		}
 		if seen[e.ID] {
-			return nil, &snsError{status: http.StatusBadRequest, code: "BatchEntryIdsNotDistinct", message: "Two or more batch entries in the request have the same Id."}
+			return nil, snsBadRequest("BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id.")
 		}
 		seen[e.ID] = true
 		total += e.size()
 		entries = append(entries, e)
 	}
 	if total > snsMaxMessageBytes {
-		return nil, &snsError{status: http.StatusBadRequest, code: "BatchRequestTooLong", message: "The length of all the batch messages put together is more than the limit."}
+		return nil, snsBadRequest("BatchRequestTooLong", "The length of all the batch messages put together is more than the limit.")
 	}
 	results, err := n.publish(topicARN, "TopicArn", entries)
 	if err != nil {

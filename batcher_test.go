@@ -1,0 +1,560 @@
+package snssqs
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/smithy-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/snssqs/snssqs/clock"
+)
+
+// queuedCount returns how many messages wait in topic's queue.
+func queuedCount(p *Publisher, arn string) int {
+	p.b.mu.Lock()
+	defer p.b.mu.Unlock()
+	n := 0
+	if tq := p.b.topics[arn]; tq != nil {
+		for qm := tq.head; qm != nil; qm = qm.next {
+			n++
+		}
+	}
+	return n
+}
+
+// pubWaitUntil yields until cond holds, failing t after a generous bound. It
+// polls state the test cannot be notified of (goroutines blocked inside
+// Publish) without sleeping.
+func pubWaitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		runtime.Gosched()
+	}
+}
+
+type publishOutcome struct {
+	id  string
+	err error
+}
+
+// publishAsync publishes in a goroutine; the outcome arrives on the channel.
+func publishAsync(ctx context.Context, p *Publisher, topic, envID string, opts ...PublishOption) <-chan publishOutcome {
+	ch := make(chan publishOutcome, 1)
+	go func() {
+		id, err := p.Publish(ctx, topic, "t", map[string]string{"ev": envID}, append(opts, WithEventID(envID))...)
+		ch <- publishOutcome{id, err}
+	}()
+	return ch
+}
+
+func entryIDs(c fakeCall) []string {
+	ids := make([]string, len(c.entries))
+	for i, e := range c.entries {
+		ids[i] = e.envID
+	}
+	return ids
+}
+
+func TestBatcherLonePublishIsSentAtOnce(t *testing.T) {
+	f := &fakeSNS{}
+	clk := clock.NewFake(pubTestStart)
+	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.Clock = clk })
+	id, err := p.Publish(context.Background(), pubTopic, "t", 1, WithEventID("ev-0"))
+	require.NoError(t, err)
+	assert.Equal(t, "mid-ev-0", id)
+	calls := f.snapshot()
+	require.Len(t, calls, 1)
+	assert.False(t, calls[0].batch, "one message uses Publish")
+	assert.Zero(t, clk.Waiters(), "no linger timer without Linger")
+}
+
+func TestBatcherCoalescesWhileRequestInFlight(t *testing.T) {
+	f := &fakeSNS{}
+	held := holdCalls(f)
+	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
+	ctx := context.Background()
+
+	first := publishAsync(ctx, p, pubTopic, "first")
+	h := <-held
+	assert.Equal(t, []string{"first"}, entryIDs(h.call))
+
+	outcomes := make([]<-chan publishOutcome, 25)
+	for i := range outcomes {
+		outcomes[i] = publishAsync(ctx, p, pubTopic, fmt.Sprintf("ev-%d", i))
+	}
+	pubWaitUntil(t, "25 messages are queued", func() bool { return queuedCount(p, pubTopic) == 25 })
+
+	h.release <- nil
+	var sizes []int
+	for sent := 0; sent < 25; {
+		h := <-held
+		assert.True(t, h.call.batch)
+		sizes = append(sizes, len(h.call.entries))
+		sent += len(h.call.entries)
+		h.release <- nil
+	}
+	assert.Equal(t, []int{10, 10, 5}, sizes, "the queue is drained in batches of 10, one request at a time")
+
+	r := <-first
+	require.NoError(t, r.err)
+	assert.Equal(t, "mid-first", r.id)
+	for i, ch := range outcomes {
+		r := <-ch
+		require.NoError(t, r.err)
+		assert.Equal(t, fmt.Sprintf("mid-ev-%d", i), r.id, "each caller gets its own message id")
+	}
+	assert.Len(t, f.snapshot(), 4)
+	assert.ElementsMatch(t, append(expectedEventIDs(25), "first"), f.sentEnvelopeIDs())
+}
+
+func TestBatcherSendsAtOnceWhileSlotsAreFree(t *testing.T) {
+	f := &fakeSNS{}
+	held := holdCalls(f)
+	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 3 })
+	var outcomes []<-chan publishOutcome
+	var hs []heldCall
+	for i := 0; i < 3; i++ {
+		outcomes = append(outcomes, publishAsync(context.Background(), p, pubTopic, fmt.Sprintf("ev-%d", i)))
+		hs = append(hs, <-held) // each is sent before the next is published
+	}
+	fourth := publishAsync(context.Background(), p, pubTopic, "ev-3")
+	pubWaitUntil(t, "the fourth message waits for a slot", func() bool { return queuedCount(p, pubTopic) == 1 })
+	hs[1].release <- nil
+	h := <-held
+	assert.Equal(t, []string{"ev-3"}, entryIDs(h.call), "a freed slot takes the queued message")
+	h.release <- nil
+	hs[0].release <- nil
+	hs[2].release <- nil
+	for i, ch := range append(outcomes, fourth) {
+		r := <-ch
+		require.NoError(t, r.err)
+		assert.Equal(t, fmt.Sprintf("mid-ev-%d", i), r.id)
+	}
+}
+
+func TestBatcherSeparateTopicsDoNotShareRequests(t *testing.T) {
+	f := &fakeSNS{}
+	held := holdCalls(f)
+	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
+	other := "arn:aws:sns:eu-west-1:123456789012:other"
+	a := publishAsync(context.Background(), p, pubTopic, "a")
+	ha := <-held
+	b := publishAsync(context.Background(), p, other, "b")
+	hb := <-held // another topic has its own slots
+	assert.Equal(t, other, hb.call.topic)
+	ha.release <- nil
+	hb.release <- nil
+	require.NoError(t, (<-a).err)
+	require.NoError(t, (<-b).err)
+}
+
+func TestBatcherRoutesEntryFailureToItsCaller(t *testing.T) {
+	f := &fakeSNS{failEntry: func(envID string) *types.BatchResultErrorEntry {
+		if envID == "ev-2" {
+			return &types.BatchResultErrorEntry{Code: aws.String("KMSThrottling"), Message: aws.String("slow down")}
+		}
+		return nil
+	}}
+	held := holdCalls(f)
+	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
+	first := publishAsync(context.Background(), p, pubTopic, "first")
+	h := <-held
+	outcomes := make([]<-chan publishOutcome, 5)
+	for i := range outcomes {
+		outcomes[i] = publishAsync(context.Background(), p, pubTopic, fmt.Sprintf("ev-%d", i))
+	}
+	pubWaitUntil(t, "5 messages are queued", func() bool { return queuedCount(p, pubTopic) == 5 })
+	h.release <- nil
+	h = <-held
+	require.Len(t, h.call.entries, 5)
+	h.release <- nil
+
+	require.NoError(t, (<-first).err)
+	for i, ch := range outcomes {
+		r := <-ch
+		if i != 2 {
+			require.NoError(t, r.err, "entry %d", i)
+			assert.Equal(t, fmt.Sprintf("mid-ev-%d", i), r.id)
+			continue
+		}
+		require.Error(t, r.err)
+		assert.Empty(t, r.id)
+		var apiErr smithy.APIError
+		require.ErrorAs(t, r.err, &apiErr)
+		assert.Equal(t, "KMSThrottling", apiErr.ErrorCode())
+		assert.Equal(t, "slow down", apiErr.ErrorMessage())
+		assert.Equal(t, smithy.FaultServer, apiErr.ErrorFault())
+	}
+}
+
+func TestBatcherRequestFailureGoesToEveryCaller(t *testing.T) {
+	f := &fakeSNS{}
+	held := holdCalls(f)
+	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
+	first := publishAsync(context.Background(), p, pubTopic, "first")
+	h := <-held
+	outcomes := make([]<-chan publishOutcome, 3)
+	for i := range outcomes {
+		outcomes[i] = publishAsync(context.Background(), p, pubTopic, fmt.Sprintf("ev-%d", i))
+	}
+	pubWaitUntil(t, "3 messages are queued", func() bool { return queuedCount(p, pubTopic) == 3 })
+	h.release <- nil
+	h = <-held
+	require.Len(t, h.call.entries, 3)
+	h.release <- &types.ThrottledException{Message: aws.String("rate exceeded")}
+
+	require.NoError(t, (<-first).err)
+	for _, ch := range outcomes {
+		r := <-ch
+		var te *types.ThrottledException
+		require.ErrorAs(t, r.err, &te)
+		assert.Empty(t, r.id)
+	}
+}
+
+func TestBatcherCancelBeforeSendDropsTheMessage(t *testing.T) {
+	f := &fakeSNS{}
+	held := holdCalls(f)
+	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
+	first := publishAsync(context.Background(), p, pubTopic, "first")
+	h := <-held
+
+	ctx, cancel := context.WithCancel(context.Background())
+	canceled := publishAsync(ctx, p, pubTopic, "canceled")
+	kept := publishAsync(context.Background(), p, pubTopic, "kept")
+	pubWaitUntil(t, "2 messages are queued", func() bool { return queuedCount(p, pubTopic) == 2 })
+	cancel()
+	r := <-canceled // returns while the first request is still held
+	require.ErrorIs(t, r.err, context.Canceled)
+	assert.Contains(t, r.err.Error(), "before the message was sent")
+	assert.Equal(t, 1, queuedCount(p, pubTopic), "the canceled message left the queue")
+
+	h.release <- nil
+	h = <-held
+	assert.Equal(t, []string{"kept"}, entryIDs(h.call))
+	h.release <- nil
+	require.NoError(t, (<-first).err)
+	require.NoError(t, (<-kept).err)
+	assert.NotContains(t, f.sentEnvelopeIDs(), "canceled", "a message canceled before sending is never sent")
+}
+
+func TestBatcherCancelAfterSendReturnsPromptly(t *testing.T) {
+	f := &fakeSNS{}
+	held := holdCalls(f)
+	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
+	first := publishAsync(context.Background(), p, pubTopic, "first")
+	h := <-held
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := publishAsync(ctx, p, pubTopic, "a") // first in the batch, whose context values the request carries
+	pubWaitUntil(t, "a is queued", func() bool { return queuedCount(p, pubTopic) == 1 })
+	b := publishAsync(context.Background(), p, pubTopic, "b")
+	pubWaitUntil(t, "b is queued", func() bool { return queuedCount(p, pubTopic) == 2 })
+	h.release <- nil
+	batch := <-held
+	require.Len(t, batch.call.entries, 2)
+
+	cancel()
+	r := <-a // while the batch request is still held
+	require.ErrorIs(t, r.err, context.Canceled)
+	assert.Contains(t, r.err.Error(), "may still be published")
+	assert.NoError(t, batch.ctx.Err(), "a request shared with other callers is not canceled by one of them")
+
+	batch.release <- nil
+	require.NoError(t, (<-first).err)
+	rb := <-b
+	require.NoError(t, rb.err)
+	assert.Equal(t, "mid-b", rb.id)
+}
+
+func TestBatcherSingleRequestFollowsCallerContext(t *testing.T) {
+	f := &fakeSNS{}
+	held := holdCalls(f)
+	p := newTestPublisher(t, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := publishAsync(ctx, p, pubTopic, "only")
+	h := <-held
+	cancel()
+	<-h.ctx.Done() // the request of a lone caller is canceled with its context
+	require.ErrorIs(t, (<-out).err, context.Canceled)
+}
+
+func TestBatcherLinger(t *testing.T) {
+	f := &fakeSNS{}
+	clk := clock.NewFake(pubTestStart)
+	p := newTestPublisher(t, f, func(o *PublisherOptions) {
+		o.Clock = clk
+		o.Linger = 10 * time.Millisecond
+	})
+	a := publishAsync(context.Background(), p, pubTopic, "a")
+	b := publishAsync(context.Background(), p, pubTopic, "b")
+	pubWaitUntil(t, "2 messages are queued", func() bool { return queuedCount(p, pubTopic) == 2 })
+	require.True(t, clk.BlockUntil(1, nil))
+	assert.Empty(t, f.snapshot(), "nothing is sent before Linger passes")
+
+	clk.Advance(9 * time.Millisecond)
+	assert.Equal(t, 2, queuedCount(p, pubTopic), "still lingering")
+	clk.Advance(time.Millisecond)
+	require.NoError(t, (<-a).err)
+	require.NoError(t, (<-b).err)
+	calls := f.snapshot()
+	require.Len(t, calls, 1)
+	assert.ElementsMatch(t, []string{"a", "b"}, entryIDs(calls[0]), "lingering coalesced both")
+}
+
+func TestBatcherLingerSendsFullBatchAtOnce(t *testing.T) {
+	f := &fakeSNS{}
+	clk := clock.NewFake(pubTestStart)
+	p := newTestPublisher(t, f, func(o *PublisherOptions) {
+		o.Clock = clk
+		o.Linger = time.Hour
+	})
+	outcomes := make([]<-chan publishOutcome, 10)
+	for i := range outcomes {
+		outcomes[i] = publishAsync(context.Background(), p, pubTopic, fmt.Sprintf("ev-%d", i))
+	}
+	for i, ch := range outcomes { // no Advance: 10 messages make a full batch
+		r := <-ch
+		require.NoError(t, r.err)
+		assert.Equal(t, fmt.Sprintf("mid-ev-%d", i), r.id)
+	}
+	calls := f.snapshot()
+	require.Len(t, calls, 1)
+	assert.Len(t, calls[0].entries, 10)
+}
+
+func TestBatcherFIFOKeepsGroupOrder(t *testing.T) {
+	var mu sync.Mutex
+	active := map[string]bool{}
+	var overlaps []string
+	f := &fakeSNS{}
+	f.hook = func(_ context.Context, c fakeCall) error {
+		groups := map[string]bool{}
+		for _, e := range c.entries {
+			groups[aws.ToString(e.groupID)] = true
+		}
+		mu.Lock()
+		for g := range groups {
+			if active[g] {
+				overlaps = append(overlaps, g)
+			}
+			active[g] = true
+		}
+		mu.Unlock()
+		runtime.Gosched() // let other requests start meanwhile
+		mu.Lock()
+		for g := range groups {
+			delete(active, g)
+		}
+		mu.Unlock()
+		return nil
+	}
+	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 4 })
+
+	// Three groups interleaved in one batch call, plus concurrent callers
+	// publishing to a fourth group one message at a time.
+	var entries []Entry
+	for i := 0; i < 60; i++ {
+		g := []string{"a", "b", "c"}[(i*i+i/7)%3]
+		entries = append(entries, Entry{EventType: "t", Event: i, Options: []PublishOption{
+			WithGroupID(g), WithEventID(fmt.Sprintf("%s-%03d", g, i)),
+		}})
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 30; i++ {
+			_, err := p.Publish(context.Background(), pubFIFOTopic, "t", i, WithGroupID("d"), WithEventID(fmt.Sprintf("d-%03d", i)))
+			assert.NoError(t, err)
+		}
+	}()
+	results, err := p.PublishBatch(context.Background(), pubFIFOTopic, entries)
+	require.NoError(t, err)
+	wg.Wait()
+	for _, r := range results {
+		assert.NotEmpty(t, r.MessageID)
+	}
+
+	assert.Empty(t, overlaps, "a group is never in two requests at once")
+	last := map[string]string{}
+	n := 0
+	for _, c := range f.snapshot() {
+		for _, e := range c.entries {
+			g := aws.ToString(e.groupID)
+			require.True(t, strings.HasPrefix(e.envID, g+"-"))
+			assert.Greater(t, e.envID, last[g], "group %s is sent in publish order", g)
+			last[g] = e.envID
+			n++
+		}
+	}
+	assert.Equal(t, 90, n)
+}
+
+func TestCollectSkipsBusyAndOversizedGroups(t *testing.T) {
+	b := newBatcher(&fakeSNS{}, PublisherOptions{}.withDefaults())
+	defer b.shutdown(context.Background())
+	queue := func(fifo bool, msgs ...string) *topicQueue {
+		tq := &topicQueue{fifo: fifo}
+		for _, s := range msgs { // "group:size:name"
+			parts := strings.Split(s, ":")
+			size, _ := strconv.Atoi(parts[1])
+			tq.push(&queuedMessage{ctx: context.Background(), msg: &outMessage{groupID: parts[0], size: size, id: parts[2]}})
+		}
+		return tq
+	}
+	names := func(batch []*queuedMessage) []string {
+		var out []string
+		for _, qm := range batch {
+			out = append(out, qm.msg.id)
+		}
+		return out
+	}
+
+	tq := queue(true, "A:1:a1", "A:1:a2", "B:1:b1", "A:1:a3", "C:1:c1", "B:1:b2")
+	tq.busy = map[string]struct{}{"A": {}}
+	batch, full := b.collectLocked(tq)
+	assert.Equal(t, []string{"b1", "c1", "b2"}, names(batch), "busy group A is skipped entirely")
+	assert.False(t, full)
+
+	tq = queue(true, "A:100000:a1", "B:100000:b1", "A:100000:a2", "A:10:a3", "C:10:c1")
+	batch, full = b.collectLocked(tq)
+	assert.Equal(t, []string{"a1", "b1", "c1"}, names(batch), "after a2 does not fit, a3 must wait too")
+	assert.True(t, full)
+
+	tq = queue(false, ":100000:m1", ":100000:m2", ":100000:m3", ":10:m4")
+	batch, full = b.collectLocked(tq)
+	assert.Equal(t, []string{"m1", "m2"}, names(batch))
+	assert.True(t, full)
+
+	var msgs []string
+	for i := 0; i < 12; i++ {
+		msgs = append(msgs, fmt.Sprintf(":1:m%d", i))
+	}
+	batch, full = b.collectLocked(queue(false, msgs...))
+	assert.Len(t, batch, 10)
+	assert.True(t, full)
+}
+
+func TestPublisherShutdownFlushesAndIsIdempotent(t *testing.T) {
+	f := &fakeSNS{}
+	clk := clock.NewFake(pubTestStart)
+	p := newTestPublisher(t, f, func(o *PublisherOptions) {
+		o.Clock = clk
+		o.Linger = time.Hour
+	})
+	outcomes := make([]<-chan publishOutcome, 3)
+	for i := range outcomes {
+		outcomes[i] = publishAsync(context.Background(), p, pubTopic, fmt.Sprintf("ev-%d", i))
+	}
+	pubWaitUntil(t, "3 messages are queued", func() bool { return queuedCount(p, pubTopic) == 3 })
+	require.True(t, clk.BlockUntil(1, nil))
+
+	require.NoError(t, p.Shutdown(context.Background()), "flushes without waiting for Linger")
+	for i, ch := range outcomes {
+		r := <-ch
+		require.NoError(t, r.err)
+		assert.Equal(t, fmt.Sprintf("mid-ev-%d", i), r.id)
+	}
+	calls := f.snapshot()
+	require.Len(t, calls, 1)
+	assert.Len(t, calls[0].entries, 3)
+	assert.Zero(t, clk.Waiters(), "the linger timer was stopped")
+
+	require.NoError(t, p.Shutdown(context.Background()), "a second Shutdown is fine")
+	require.NoError(t, p.Close(), "Close after Shutdown is fine")
+	_, err := p.Publish(context.Background(), pubTopic, "t", 1)
+	assert.ErrorIs(t, err, ErrClosed)
+	_, err = p.PublishBatch(context.Background(), pubTopic, batchEntries(2, "t"))
+	assert.ErrorIs(t, err, ErrClosed)
+	assert.Len(t, f.snapshot(), 1, "nothing is sent after close")
+}
+
+func TestPublisherShutdownWaitsForInFlight(t *testing.T) {
+	f := &fakeSNS{}
+	held := holdCalls(f)
+	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
+	a := publishAsync(context.Background(), p, pubTopic, "a")
+	h := <-held
+	b := publishAsync(context.Background(), p, pubTopic, "b")
+	pubWaitUntil(t, "b is queued", func() bool { return queuedCount(p, pubTopic) == 1 })
+
+	done := make(chan error, 1)
+	go func() { done <- p.Close() }()
+	pubWaitUntil(t, "the publisher is closed", p.b.isClosed)
+	select {
+	case <-done:
+		t.Fatal("Close returned while a request was in flight")
+	default:
+	}
+	h.release <- nil
+	h = <-held // b is still sent after Close began
+	assert.Equal(t, []string{"b"}, entryIDs(h.call))
+	h.release <- nil
+	require.NoError(t, <-done)
+	require.NoError(t, (<-a).err)
+	require.NoError(t, (<-b).err)
+}
+
+func TestPublisherShutdownDeadline(t *testing.T) {
+	f := &fakeSNS{}
+	held := holdCalls(f)
+	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
+	inFlight := publishAsync(context.Background(), p, pubTopic, "in-flight")
+	<-held // never released
+	queued := publishAsync(context.Background(), p, pubTopic, "queued")
+	pubWaitUntil(t, "a message is queued", func() bool { return queuedCount(p, pubTopic) == 1 })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := p.Shutdown(ctx)
+	require.ErrorIs(t, err, context.Canceled, "Shutdown gives up when its context ends")
+
+	r := <-queued
+	require.ErrorIs(t, r.err, ErrClosed, "queued messages are dropped")
+	r = <-inFlight
+	require.ErrorIs(t, r.err, context.Canceled, "in-flight requests are canceled")
+	require.NoError(t, p.Close(), "all goroutines finish after the abort")
+	assert.Equal(t, []string{"in-flight"}, f.sentEnvelopeIDs())
+}
+
+func TestBatcherForgetsIdleTopicsAndLeavesNoGoroutines(t *testing.T) {
+	f := &fakeSNS{}
+	p := newTestPublisher(t, f)
+	check := checkNoPublisherGoroutineLeak(t)
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			topic := BuildTopicARN("eu-west-1", "123456789012", fmt.Sprintf("topic-%d", i%5))
+			for j := 0; j < 20; j++ {
+				_, err := p.Publish(context.Background(), topic, "t", j)
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+	pubWaitUntil(t, "idle topics are forgotten", func() bool {
+		p.b.mu.Lock()
+		defer p.b.mu.Unlock()
+		return len(p.b.topics) == 0
+	})
+	check() // before Close: nothing runs for idle topics
+	assert.Len(t, f.sentEnvelopeIDs(), 400)
+}
