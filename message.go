@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -95,37 +96,85 @@ var envelopeKeys = map[string]bool{
 
 // MarshalJSON encodes the envelope in CloudEvents JSON format.
 func (e Envelope) MarshalJSON() ([]byte, error) {
-	m := make(map[string]any, 8+len(e.Extensions))
-	for k, v := range e.Extensions {
-		if envelopeKeys[k] {
-			return nil, fmt.Errorf("%w: extension %q shadows a CloudEvents attribute", ErrInvalidEvent, k)
-		}
-		m[k] = v
+	return e.appendJSON(make([]byte, 0, 256+len(e.Data)), false)
+}
+
+// appendJSON appends the envelope's JSON to dst. dataValid skips the check
+// that JSON data is valid, for callers that have checked it already. Keys are
+// written in a fixed order, extensions sorted, without the map and reflection
+// of encoding/json: publishing encodes one envelope per event.
+func (e Envelope) appendJSON(dst []byte, dataValid bool) ([]byte, error) {
+	jsonData := isJSONContentType(e.DataContentType)
+	if e.Data != nil && jsonData && !dataValid && !json.Valid(e.Data) {
+		return nil, fmt.Errorf("%w: data is not valid JSON", ErrInvalidEvent)
 	}
-	m["specversion"] = e.SpecVersion
-	m["id"] = e.ID
-	m["source"] = e.Source
-	m["type"] = e.Type
+	dst = append(dst, `{"specversion":`...)
+	dst = appendJSONString(dst, e.SpecVersion)
+	dst = append(dst, `,"id":`...)
+	dst = appendJSONString(dst, e.ID)
+	dst = append(dst, `,"source":`...)
+	dst = appendJSONString(dst, e.Source)
+	dst = append(dst, `,"type":`...)
+	dst = appendJSONString(dst, e.Type)
 	if e.Subject != "" {
-		m["subject"] = e.Subject
+		dst = append(dst, `,"subject":`...)
+		dst = appendJSONString(dst, e.Subject)
 	}
 	if !e.Time.IsZero() {
-		m["time"] = e.Time.UTC().Format(time.RFC3339Nano)
+		dst = append(dst, `,"time":"`...)
+		dst = e.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+		dst = append(dst, '"')
 	}
 	if e.DataContentType != "" {
-		m["datacontenttype"] = e.DataContentType
+		dst = append(dst, `,"datacontenttype":`...)
+		dst = appendJSONString(dst, e.DataContentType)
 	}
-	if e.Data != nil {
-		if isJSONContentType(e.DataContentType) {
-			if !json.Valid(e.Data) {
-				return nil, fmt.Errorf("%w: data is not valid JSON", ErrInvalidEvent)
+	if len(e.Extensions) > 0 {
+		keys := make([]string, 0, len(e.Extensions))
+		for k := range e.Extensions {
+			if envelopeKeys[k] {
+				return nil, fmt.Errorf("%w: extension %q shadows a CloudEvents attribute", ErrInvalidEvent, k)
 			}
-			m["data"] = json.RawMessage(e.Data)
-		} else {
-			m["data_base64"] = base64.StdEncoding.EncodeToString(e.Data)
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v, err := json.Marshal(e.Extensions[k])
+			if err != nil {
+				return nil, fmt.Errorf("%w: extension %q: %w", ErrInvalidEvent, k, err)
+			}
+			dst = append(dst, ',')
+			dst = appendJSONString(dst, k)
+			dst = append(dst, ':')
+			dst = append(dst, v...)
 		}
 	}
-	return json.Marshal(m)
+	if e.Data != nil {
+		if jsonData {
+			dst = append(dst, `,"data":`...)
+			dst = append(dst, e.Data...)
+		} else {
+			dst = append(dst, `,"data_base64":"`...)
+			dst = base64.StdEncoding.AppendEncode(dst, e.Data)
+			dst = append(dst, '"')
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string. Plain printable ASCII (the
+// ids, types and sources of almost every event) is copied as is; anything
+// else goes through encoding/json for correct escaping.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always marshals
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // UnmarshalJSON decodes a CloudEvents JSON event. It fails, wrapping

@@ -262,7 +262,7 @@ func (p *Publisher) prepare(topic TopicARN, eventType string, event any, opts []
 		env.Time = p.opts.Clock.Now()
 	}
 	env.Time = env.Time.UTC()
-	body, err := env.MarshalJSON()
+	body, err := env.appendJSON(make([]byte, 0, 256+len(env.Data)), true)
 	if err != nil {
 		if !errors.Is(err, ErrInvalidEvent) {
 			err = fmt.Errorf("%w: encoding envelope: %w", ErrInvalidEvent, err)
