@@ -111,6 +111,7 @@ type queue struct {
 	attrs        map[string]string // canonical attribute values, defaults filled in
 	cfg          queueConfig       // typed view of attrs
 	lastModified time.Time
+	lastPurge    time.Time // zero until the first PurgeQueue
 	tags         map[string]string
 	deleted      bool
 
@@ -674,10 +675,19 @@ func (q *queue) changeVisibility(handle string, timeout time.Duration) *sqsError
 	return nil
 }
 
-// purge deletes every message.
-func (q *queue) purge() {
+// purgeInterval is how often AWS lets a queue be purged.
+const purgeInterval = 60 * time.Second
+
+// purge deletes every message. Like SQS it allows one purge per queue every
+// 60 seconds; a second one within that window fails with PurgeQueueInProgress.
+func (q *queue) purge() *sqsError {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	now := q.svc.clk.Now()
+	if !q.lastPurge.IsZero() && now.Sub(q.lastPurge) < purgeInterval {
+		return errPurgeQueueInProgress(q.url)
+	}
+	q.lastPurge = now
 	for _, m := range q.msgs {
 		m.state = stateDeleted
 	}
@@ -690,7 +700,8 @@ func (q *queue) purge() {
 		q.groups = make(map[string]*fifoGroup)
 		q.readyGroups = deque[*fifoGroup]{}
 	}
-	q.lastModified = q.svc.clk.Now()
+	q.lastModified = now
+	return nil
 }
 
 // markDeleted ends the queue: long polls on it return.

@@ -19,8 +19,9 @@ const (
 // delivery is off, byte for byte in AWS's layout: two-space indent,
 // " : " separators, keys in AWS's order. FIFO topics, like AWS, add
 // SequenceNumber and omit the signature fields. The signature is not a real
-// RSA signature; SigningCertURL and UnsubscribeURL point at the emulator
-// (the UnsubscribeURL works with a plain GET).
+// RSA signature. SigningCertURL has AWS's form (HTTPS, on the region's SNS
+// host) so receivers that check it as AWS advises accept it; UnsubscribeURL
+// points at the emulator and works with a plain GET.
 func (n *snsService) notificationJSON(p snsDeliveryPlan) string {
 	type kv struct{ k, v string }
 	ts := p.timestamp.UTC().Format(snsTimestampLayout)
@@ -37,7 +38,7 @@ func (n *snsService) notificationJSON(p snsDeliveryPlan) string {
 		fields = append(fields,
 			kv{"SignatureVersion", p.signatureVersion},
 			kv{"Signature", snsFakeSignature(p, ts)},
-			kv{"SigningCertURL", n.s.url + "/" + snsSigningCertName},
+			kv{"SigningCertURL", n.signingCertURL()},
 		)
 	}
 	fields = append(fields, kv{"UnsubscribeURL", n.s.url + "/?Action=Unsubscribe&SubscriptionArn=" + p.subscriptionARN})
@@ -98,4 +99,15 @@ func snsFakeSignature(p snsDeliveryPlan, ts string) string {
 	b.WriteString("Timestamp\n" + ts + "\nTopicArn\n" + p.topicARN + "\nType\nNotification\n")
 	sum := sha1.Sum([]byte(b.String()))
 	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// signingCertURL returns the certificate URL AWS puts in notifications:
+// https://sns.REGION.amazonaws.com/SimpleNotificationService-….pem (with the
+// amazonaws.com.cn domain in the China regions).
+func (n *snsService) signingCertURL() string {
+	domain := "amazonaws.com"
+	if strings.HasPrefix(n.s.opts.region, "cn-") {
+		domain = "amazonaws.com.cn"
+	}
+	return "https://sns." + n.s.opts.region + "." + domain + "/" + snsSigningCertName
 }

@@ -542,7 +542,7 @@ func TestSNSNotificationJSONExact(t *testing.T) {
 		`  "Timestamp" : "2024-05-06T07:08:09.120Z",` + "\n" +
 		`  "SignatureVersion" : "1",` + "\n" +
 		`  "Signature" : "` + sig + `",` + "\n" +
-		`  "SigningCertURL" : "` + e.srv.URL() + `/SimpleNotificationService-0000000000000000000000000000000.pem",` + "\n" +
+		`  "SigningCertURL" : "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000000000000.pem",` + "\n" +
 		`  "UnsubscribeURL" : "` + e.srv.URL() + `/?Action=Unsubscribe&SubscriptionArn=` + subARN + `",` + "\n" +
 		`  "MessageAttributes" : {` + "\n" +
 		`    "blob" : {"Type":"Binary","Value":"AAEC/w=="},` + "\n" +

@@ -306,8 +306,7 @@ func (q *sqsService) purgeQueue(queueURL string) *sqsError {
 	if err != nil {
 		return err
 	}
-	x.purge()
-	return nil
+	return x.purge()
 }
 
 func (q *sqsService) tagQueue(queueURL string, tags map[string]string) *sqsError {

@@ -43,6 +43,11 @@ func errQueueNameExists(attr string) *sqsError {
 		"A queue already exists with the same name and a different value for attribute %s", attr)
 }
 
+func errPurgeQueueInProgress(queueURL string) *sqsError {
+	return newSQSError("PurgeQueueInProgress", "AWS.SimpleQueueService.PurgeQueueInProgress", http.StatusForbidden,
+		"Only one PurgeQueue operation on %s is allowed every 60 seconds.", queueURL)
+}
+
 func errInvalidParameterValue(format string, args ...any) *sqsError {
 	return newSQSError("InvalidParameterValue", "InvalidParameterValue", http.StatusBadRequest, format, args...)
 }

@@ -1,0 +1,43 @@
+package conformance
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/snssqs/snssqs/snssqstest"
+)
+
+// TestConformance runs the suite against SNSSQS_TEST_ENDPOINT when it is set
+// (SNSSQS_TEST_TARGET names it: "moto", or anything else for an external
+// endpoint; the value "aws" for the endpoint means the real AWS endpoints
+// of AWS_REGION), and against an in-process snssqstest otherwise.
+func TestConformance(t *testing.T) {
+	endpoint := os.Getenv("SNSSQS_TEST_ENDPOINT")
+	if endpoint == "" {
+		srv := snssqstest.Run(t)
+		RunAll(t, NewEnv(srv.AWSConfig(), TargetSNSSQSTest))
+		return
+	}
+	target := TargetExternal
+	if strings.EqualFold(os.Getenv("SNSSQS_TEST_TARGET"), string(TargetMoto)) {
+		target = TargetMoto
+	}
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = "us-east-1"
+	}
+	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
+	if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); target == TargetExternal && id != "" && secret != "" {
+		creds = credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
+	}
+	cfg := aws.Config{Region: region, Credentials: creds}
+	if endpoint != "aws" {
+		cfg.BaseEndpoint = aws.String(endpoint)
+	}
+	t.Logf("conformance target %s at %s (%s)", target, endpoint, region)
+	RunAll(t, NewEnv(cfg, target))
+}
