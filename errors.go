@@ -39,6 +39,11 @@ var (
 	// ErrInvalidOptions reports options rejected by a constructor, or a
 	// TopologySpec rejected by Provision.
 	ErrInvalidOptions = errors.New("snssqs: invalid options")
+	// ErrAlreadyRunning reports a second call to Subscriber.Run.
+	ErrAlreadyRunning = errors.New("snssqs: subscriber already running")
+	// ErrDuplicateHandler reports a second handler registered for the same
+	// queue and event type (or a second fallback for a queue).
+	ErrDuplicateHandler = errors.New("snssqs: handler already registered")
 	// ErrClosed reports a call on a closed Publisher or Subscriber.
 	ErrClosed = errors.New("snssqs: closed")
 )

@@ -83,22 +83,13 @@ func programSource() string {
 	return DefaultSource
 }
 
-// publisherNopLogger returns a logger that writes nothing and reports Debug as
-// disabled, so that no log fields are built.
-func publisherNopLogger() logrus.FieldLogger {
-	l := logrus.New()
-	l.SetOutput(io.Discard)
-	l.SetLevel(logrus.PanicLevel)
-	return l
-}
-
 // withDefaults returns o with every zero field replaced by its default.
 func (o PublisherOptions) withDefaults() PublisherOptions {
 	if o.Source == "" {
 		o.Source = programSource()
 	}
 	if o.Logger == nil {
-		o.Logger = publisherNopLogger()
+		o.Logger = discardLogger()
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real()
@@ -133,6 +124,224 @@ func (o PublisherOptions) validate() error {
 	if o.DefaultGroupID != "" {
 		if err := validateFIFOID("DefaultGroupID", o.DefaultGroupID); err != nil {
 			return fmt.Errorf("%w: %v", ErrInvalidOptions, err)
+		}
+	}
+	return nil
+}
+
+// MessagePolicy says what the Subscriber does with a message it cannot hand
+// to a handler: one whose event type has no handler (UnknownTypePolicy) or
+// one it cannot decode (MalformedPolicy).
+type MessagePolicy int
+
+const (
+	// PolicyRetry nacks the message with the usual backoff, so that after
+	// maxReceiveCount deliveries the queue's redrive policy moves it to the
+	// dead-letter queue. Nothing is lost; this is the default.
+	PolicyRetry MessagePolicy = iota
+	// PolicyDelete deletes the message after logging it. Use it only when
+	// such messages are known to be worthless.
+	PolicyDelete
+)
+
+// String returns "retry" or "delete".
+func (p MessagePolicy) String() string {
+	switch p {
+	case PolicyRetry:
+		return "retry"
+	case PolicyDelete:
+		return "delete"
+	default:
+		return fmt.Sprintf("MessagePolicy(%d)", int(p))
+	}
+}
+
+// Limits SQS imposes on the subscriber's settings.
+const (
+	maxWaitTime       = 20 * time.Second
+	maxReceiveBatch   = 10
+	maxVisibility     = 12 * time.Hour
+	defaultWaitTime   = 20 * time.Second
+	defaultVisibility = 30 * time.Second
+)
+
+// SubscriberOptions configure a Subscriber. NewSubscriber starts from
+// DefaultSubscriberOptions and applies the caller's functions, so a function
+// only sets the fields it cares about.
+type SubscriberOptions struct {
+	// Logger receives the subscriber's structured logs. Message bodies are
+	// only logged at Debug level. Default (and when nil): discard.
+	Logger logrus.FieldLogger
+	// Clock drives heartbeats, nack and receive backoff and ack batching.
+	// Handler context deadlines use real time. Default (and when nil): clock.Real().
+	Clock clock.Clock
+
+	// WaitTime is the long-poll duration of each ReceiveMessage, 0..20s,
+	// truncated to whole seconds; 0 means short polling, with a 100ms pause
+	// after each empty receive. Default 20s.
+	WaitTime time.Duration
+	// MaxMessages is the most messages one ReceiveMessage asks for, 1..10.
+	// Fewer are asked for when fewer workers are free. Default 10.
+	MaxMessages int
+	// Concurrency is how many messages of one queue are handled at once,
+	// at least 1. A queue is not polled while all its workers are busy.
+	// Default 10.
+	Concurrency int
+	// ReceiversPerQueue is how many long polls run at once per queue,
+	// 1..Concurrency. Default 1.
+	ReceiversPerQueue int
+	// VisibilityTimeout is sent with every ReceiveMessage (overriding the
+	// queue's setting) and is the extension the heartbeat applies, 1s..12h,
+	// truncated to whole seconds. Default 30s.
+	VisibilityTimeout time.Duration
+	// HeartbeatFraction, in (0, 1): once a message has been held for this
+	// fraction of VisibilityTimeout, its visibility is extended by
+	// VisibilityTimeout again, and so on every fraction until its handler
+	// returns or HandlerTimeout passes. Default 0.5.
+	HeartbeatFraction float64
+	// HandlerTimeout is the deadline of each handler's context; heartbeats
+	// stop at it, so a handler that ignores its context loses its message to
+	// redelivery. Must be positive. Default 15m.
+	HandlerTimeout time.Duration
+
+	// BackoffMin is the visibility delay after a message's first failed
+	// delivery, 0..BackoffMax. Default 2s.
+	BackoffMin time.Duration
+	// BackoffMax caps the nack delay, BackoffMin..12h. Default 10m.
+	BackoffMax time.Duration
+	// BackoffFactor multiplies the delay for each further delivery: the delay
+	// after delivery n is min(BackoffMax, BackoffMin*BackoffFactor^(n-1)),
+	// at least 1. Default 2.
+	BackoffFactor float64
+	// Jitter, in [0, 1], spreads each nack delay uniformly by ±Jitter of its
+	// value. Default 0.2.
+	Jitter float64
+
+	// AckFlushInterval is the longest a delete or visibility change waits for
+	// its batch of 10 to fill before it is sent, at least 0. Default 50ms.
+	AckFlushInterval time.Duration
+	// AckRetries is how many times a failed delete or visibility change is
+	// retried (only the failed entries of a batch) before it is reported,
+	// at least 0. Default 3.
+	AckRetries int
+
+	// UnknownTypePolicy handles messages whose type has no handler and whose
+	// queue has no fallback handler. Default PolicyRetry.
+	UnknownTypePolicy MessagePolicy
+	// MalformedPolicy handles messages that cannot be decoded, including SNS
+	// notifications from topics outside AllowedTopicARNs. Default PolicyRetry.
+	MalformedPolicy MessagePolicy
+	// AllowedTopicARNs, when not empty, is the only topics whose SNS
+	// notifications are accepted; others are treated as malformed
+	// (ErrTopicNotAllowed). Default empty: any topic.
+	AllowedTopicARNs []string
+
+	// Middleware wraps every handler, the first element outermost. Panic
+	// recovery is always applied both inside and outside this chain.
+	// Default none.
+	Middleware []Middleware
+	// OnError receives background errors: failed receives, deletes,
+	// visibility changes and heartbeats, malformed messages and messages
+	// without a handler. It is called from one goroutine at a time and never
+	// blocks the subscriber: errors that arrive while it is busy are queued
+	// (and dropped, with a log line, when the queue is full). Default nil.
+	OnError func(error)
+
+	// DrainTimeout bounds the graceful shutdown that Run performs when its
+	// context ends and that Close performs, at least 0. Default 30s.
+	DrainTimeout time.Duration
+}
+
+// DefaultSubscriberOptions returns the options NewSubscriber starts from.
+func DefaultSubscriberOptions() SubscriberOptions {
+	return SubscriberOptions{
+		Logger:            discardLogger(),
+		Clock:             clock.Real(),
+		WaitTime:          defaultWaitTime,
+		MaxMessages:       maxReceiveBatch,
+		Concurrency:       10,
+		ReceiversPerQueue: 1,
+		VisibilityTimeout: defaultVisibility,
+		HeartbeatFraction: 0.5,
+		HandlerTimeout:    15 * time.Minute,
+		BackoffMin:        2 * time.Second,
+		BackoffMax:        10 * time.Minute,
+		BackoffFactor:     2,
+		Jitter:            0.2,
+		AckFlushInterval:  50 * time.Millisecond,
+		AckRetries:        3,
+		UnknownTypePolicy: PolicyRetry,
+		MalformedPolicy:   PolicyRetry,
+		DrainTimeout:      30 * time.Second,
+	}
+}
+
+// discardLogger returns a logger that writes nothing and reports Debug as
+// disabled, so that no log fields are built: the default of both components.
+func discardLogger() logrus.FieldLogger {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	l.SetLevel(logrus.PanicLevel)
+	return l
+}
+
+// normalize fills the nil Logger and Clock with their defaults.
+func (o *SubscriberOptions) normalize() {
+	if o.Logger == nil {
+		o.Logger = discardLogger()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real()
+	}
+}
+
+// validate reports the first invalid field, wrapping ErrInvalidOptions.
+func (o *SubscriberOptions) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
+	}
+	switch {
+	case o.WaitTime < 0 || o.WaitTime > maxWaitTime:
+		return bad("WaitTime %v not in 0..20s", o.WaitTime)
+	case o.MaxMessages < 1 || o.MaxMessages > maxReceiveBatch:
+		return bad("MaxMessages %d not in 1..10", o.MaxMessages)
+	case o.Concurrency < 1:
+		return bad("Concurrency %d is less than 1", o.Concurrency)
+	case o.ReceiversPerQueue < 1 || o.ReceiversPerQueue > o.Concurrency:
+		return bad("ReceiversPerQueue %d not in 1..Concurrency (%d)", o.ReceiversPerQueue, o.Concurrency)
+	case o.VisibilityTimeout < time.Second || o.VisibilityTimeout > maxVisibility:
+		return bad("VisibilityTimeout %v not in 1s..12h", o.VisibilityTimeout)
+	case !(o.HeartbeatFraction > 0 && o.HeartbeatFraction < 1):
+		return bad("HeartbeatFraction %v not in (0, 1)", o.HeartbeatFraction)
+	case o.HandlerTimeout <= 0:
+		return bad("HandlerTimeout %v is not positive", o.HandlerTimeout)
+	case o.BackoffMax < 0 || o.BackoffMax > maxVisibility:
+		return bad("BackoffMax %v not in 0..12h", o.BackoffMax)
+	case o.BackoffMin < 0 || o.BackoffMin > o.BackoffMax:
+		return bad("BackoffMin %v not in 0..BackoffMax (%v)", o.BackoffMin, o.BackoffMax)
+	case !(o.BackoffFactor >= 1):
+		return bad("BackoffFactor %v is less than 1", o.BackoffFactor)
+	case !(o.Jitter >= 0 && o.Jitter <= 1):
+		return bad("Jitter %v not in [0, 1]", o.Jitter)
+	case o.AckFlushInterval < 0:
+		return bad("AckFlushInterval %v is negative", o.AckFlushInterval)
+	case o.AckRetries < 0:
+		return bad("AckRetries %d is negative", o.AckRetries)
+	case o.UnknownTypePolicy != PolicyRetry && o.UnknownTypePolicy != PolicyDelete:
+		return bad("UnknownTypePolicy %v is not PolicyRetry or PolicyDelete", o.UnknownTypePolicy)
+	case o.MalformedPolicy != PolicyRetry && o.MalformedPolicy != PolicyDelete:
+		return bad("MalformedPolicy %v is not PolicyRetry or PolicyDelete", o.MalformedPolicy)
+	case o.DrainTimeout < 0:
+		return bad("DrainTimeout %v is negative", o.DrainTimeout)
+	}
+	for i, arn := range o.AllowedTopicARNs {
+		if arn == "" {
+			return bad("AllowedTopicARNs[%d] is empty", i)
+		}
+	}
+	for i, mw := range o.Middleware {
+		if mw == nil {
+			return bad("Middleware[%d] is nil", i)
 		}
 	}
 	return nil

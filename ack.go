@@ -1,0 +1,282 @@
+package snssqs
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/snssqs/snssqs/clock"
+)
+
+const (
+	// maxAckBatch is the most entries SQS accepts in one batch call.
+	maxAckBatch = 10
+	// ackSendsInFlight bounds the concurrent batch calls of one batcher.
+	ackSendsInFlight = 4
+	// ackCallTimeout bounds each batch call. Acks are sent even during and
+	// after shutdown, so they cannot use the caller's context deadline.
+	ackCallTimeout = 30 * time.Second
+)
+
+// Ack operations, as they appear in logs and in AckError.
+const (
+	ackOpDelete     = "delete"
+	ackOpVisibility = "change visibility"
+)
+
+// AckError reports a delete or visibility change of one message that still
+// failed after AckRetries retries. A failed delete means the message will be
+// delivered again. Err wraps ErrBatchFailed when SQS rejected the entry
+// inside a successful batch call (Code is then SQS's error code), and is the
+// call's error otherwise, so AWS errors stay reachable with errors.As.
+type AckError struct {
+	// Op is "delete" or "change visibility".
+	Op string
+	// QueueURL is the message's queue.
+	QueueURL string
+	// SQSMessageID identifies the message.
+	SQSMessageID string
+	// Code is SQS's per-entry error code, empty for a failed call.
+	Code string
+	// Err is the cause.
+	Err error
+}
+
+// Error describes the failure.
+func (e *AckError) Error() string {
+	return fmt.Sprintf("snssqs: %s of message %s on %s failed: %v", e.Op, e.SQSMessageID, e.QueueURL, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *AckError) Unwrap() error { return e.Err }
+
+// ackEntry is one pending delete or visibility change.
+type ackEntry struct {
+	messageID  string
+	receipt    string
+	visibility int32 // for visibility changes only
+}
+
+// entryFailure is a rejected entry of a batch call; index points into the
+// entries sent.
+type entryFailure struct {
+	index       int
+	code        string
+	message     string
+	senderFault bool
+}
+
+// batchSendFunc sends up to maxAckBatch entries in one call and returns the
+// entries SQS rejected, or the call's error.
+type batchSendFunc func(ctx context.Context, entries []ackEntry) ([]entryFailure, error)
+
+// ackBatcher collects entries of one kind for one queue and sends them in
+// batches of up to 10: as soon as 10 are pending, or flushInterval after the
+// first of a batch arrived. Failed entries are retried (only those) up to
+// retries times, immediately: whole-call failures have already been retried
+// with backoff by the SDK's retryer. Entries SQS rejects as the sender's
+// fault (an invalid receipt handle, say) are not retried.
+type ackBatcher struct {
+	op            string
+	queueURL      string
+	send          batchSendFunc
+	clk           clock.Clock
+	flushInterval time.Duration
+	retries       int
+	// fail is told about each entry that finally failed.
+	fail func(*AckError)
+	// base carries values (not cancellation) into batch calls.
+	base context.Context
+
+	in    chan ackEntry
+	slots chan struct{}
+	done  chan struct{}
+}
+
+func newAckBatcher(base context.Context, op, queueURL string, send batchSendFunc, o *SubscriberOptions, fail func(*AckError)) *ackBatcher {
+	return &ackBatcher{
+		op: op, queueURL: queueURL, send: send, clk: o.Clock,
+		flushInterval: o.AckFlushInterval, retries: o.AckRetries, fail: fail,
+		base:  context.WithoutCancel(base),
+		in:    make(chan ackEntry, maxAckBatch),
+		slots: make(chan struct{}, ackSendsInFlight),
+		done:  make(chan struct{}),
+	}
+}
+
+// start runs the batcher in a new goroutine until close.
+func (b *ackBatcher) start() { go b.run() }
+
+// add queues an entry. It may block briefly while earlier batches are sent;
+// it must not be called after close.
+func (b *ackBatcher) add(e ackEntry) { b.in <- e }
+
+// close sends what is pending, waits for all calls to finish and stops the
+// batcher.
+func (b *ackBatcher) close() {
+	close(b.in)
+	<-b.done
+}
+
+func (b *ackBatcher) run() {
+	defer close(b.done)
+	var (
+		batch  []ackEntry
+		timer  clock.Timer
+		linger <-chan time.Time
+		in     = b.in
+	)
+	flush := func() {
+		if timer != nil {
+			timer.Stop()
+			timer, linger = nil, nil
+		}
+		if len(batch) > 0 {
+			b.dispatch(batch)
+			batch = nil
+		}
+	}
+	for in != nil {
+		select {
+		case e, ok := <-in:
+			if !ok {
+				in = nil
+				break
+			}
+			if batch == nil {
+				batch = make([]ackEntry, 0, maxAckBatch)
+			}
+			batch = append(batch, e)
+			if len(batch) == maxAckBatch {
+				flush()
+			} else if timer == nil {
+				timer = b.clk.NewTimer(b.flushInterval)
+				linger = timer.C()
+			}
+		case <-linger:
+			timer, linger = nil, nil
+			// Entries already waiting go into this batch rather than the next.
+		drain:
+			for len(batch) < maxAckBatch {
+				select {
+				case e, ok := <-in:
+					if !ok {
+						in = nil
+						break drain
+					}
+					batch = append(batch, e)
+				default:
+					break drain
+				}
+			}
+			flush()
+		}
+	}
+	flush()
+	for range cap(b.slots) { // wait for the calls in flight
+		b.slots <- struct{}{}
+	}
+}
+
+// dispatch sends batch in a new goroutine, waiting while ackSendsInFlight
+// calls are already running.
+func (b *ackBatcher) dispatch(batch []ackEntry) {
+	b.slots <- struct{}{}
+	go func() {
+		defer func() { <-b.slots }()
+		b.sendWithRetries(batch)
+	}()
+}
+
+func (b *ackBatcher) sendWithRetries(pending []ackEntry) {
+	for attempt := 0; ; attempt++ {
+		last := attempt >= b.retries
+		ctx, cancel := context.WithTimeout(b.base, ackCallTimeout)
+		failures, err := b.send(ctx, pending)
+		cancel()
+		if err != nil {
+			if last {
+				for _, e := range pending {
+					b.fail(&AckError{Op: b.op, QueueURL: b.queueURL, SQSMessageID: e.messageID, Err: err})
+				}
+				return
+			}
+			continue
+		}
+		var retry []ackEntry
+		for _, f := range failures {
+			if f.index < 0 || f.index >= len(pending) {
+				continue // an id we did not send; nothing to retry
+			}
+			e := pending[f.index]
+			if last || f.senderFault {
+				b.fail(&AckError{
+					Op: b.op, QueueURL: b.queueURL, SQSMessageID: e.messageID, Code: f.code,
+					Err: fmt.Errorf("%w: %s: %s", ErrBatchFailed, f.code, f.message),
+				})
+				continue
+			}
+			retry = append(retry, e)
+		}
+		if len(retry) == 0 {
+			return
+		}
+		pending = retry
+	}
+}
+
+// batchEntryID is the id of the i-th entry of a batch call.
+func batchEntryID(i int) string { return strconv.Itoa(i) }
+
+// entryFailures maps a batch call's failed entries back to indexes.
+func entryFailures(failed []types.BatchResultErrorEntry) []entryFailure {
+	if len(failed) == 0 {
+		return nil
+	}
+	out := make([]entryFailure, 0, len(failed))
+	for _, f := range failed {
+		i, err := strconv.Atoi(aws.ToString(f.Id))
+		if err != nil {
+			i = -1
+		}
+		out = append(out, entryFailure{index: i, code: aws.ToString(f.Code), message: aws.ToString(f.Message), senderFault: f.SenderFault})
+	}
+	return out
+}
+
+// deleteSender sends DeleteMessageBatch calls for queueURL.
+func deleteSender(client SQSConsumeAPI, queueURL string) batchSendFunc {
+	return func(ctx context.Context, entries []ackEntry) ([]entryFailure, error) {
+		in := &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: make([]types.DeleteMessageBatchRequestEntry, len(entries))}
+		for i, e := range entries {
+			in.Entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(batchEntryID(i)), ReceiptHandle: aws.String(e.receipt)}
+		}
+		out, err := client.DeleteMessageBatch(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return entryFailures(out.Failed), nil
+	}
+}
+
+// visibilitySender sends ChangeMessageVisibilityBatch calls for queueURL.
+func visibilitySender(client SQSConsumeAPI, queueURL string) batchSendFunc {
+	return func(ctx context.Context, entries []ackEntry) ([]entryFailure, error) {
+		in := &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(queueURL), Entries: make([]types.ChangeMessageVisibilityBatchRequestEntry, len(entries))}
+		for i, e := range entries {
+			in.Entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{
+				Id: aws.String(batchEntryID(i)), ReceiptHandle: aws.String(e.receipt), VisibilityTimeout: e.visibility,
+			}
+		}
+		out, err := client.ChangeMessageVisibilityBatch(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return entryFailures(out.Failed), nil
+	}
+}

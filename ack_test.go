@@ -1,0 +1,220 @@
+package snssqs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// batchRecorder is a batchSendFunc that records calls and fails as told.
+type batchRecorder struct {
+	mu      sync.Mutex
+	calls   [][]ackEntry
+	changed chan struct{}
+	// fail returns the failures of a call, or its error.
+	fail func(call int, entries []ackEntry) ([]entryFailure, error)
+}
+
+func newBatchRecorder() *batchRecorder { return &batchRecorder{changed: make(chan struct{})} }
+
+func (r *batchRecorder) send(_ context.Context, entries []ackEntry) ([]entryFailure, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, append([]ackEntry(nil), entries...))
+	close(r.changed)
+	r.changed = make(chan struct{})
+	if r.fail != nil {
+		return r.fail(len(r.calls), entries)
+	}
+	return nil, nil
+}
+
+func (r *batchRecorder) waitCalls(t *testing.T, n int) [][]ackEntry {
+	t.Helper()
+	limit := time.NewTimer(waitLimit)
+	defer limit.Stop()
+	for {
+		r.mu.Lock()
+		calls, ch := r.calls, r.changed
+		r.mu.Unlock()
+		if len(calls) >= n {
+			return calls
+		}
+		select {
+		case <-ch:
+		case <-limit.C:
+			t.Fatalf("timed out waiting for %d calls, got %d", n, len(calls))
+		}
+	}
+}
+
+func (r *batchRecorder) callCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.calls)
+}
+
+// failureSink collects AckErrors.
+type failureSink struct {
+	mu   sync.Mutex
+	errs []*AckError
+}
+
+func (f *failureSink) add(e *AckError) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.errs = append(f.errs, e)
+}
+
+func (f *failureSink) all() []*AckError {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*AckError(nil), f.errs...)
+}
+
+func newTestBatcher(t *testing.T, rec *batchRecorder, sink *failureSink, flush time.Duration, retries int) (*ackBatcher, *spyClock) {
+	clk := newSpyClock()
+	o := DefaultSubscriberOptions()
+	o.Clock, o.AckFlushInterval, o.AckRetries = clk, flush, retries
+	b := newAckBatcher(context.Background(), ackOpDelete, queueA, rec.send, &o, sink.add)
+	b.start()
+	return b, clk
+}
+
+func entries(n int) []ackEntry {
+	out := make([]ackEntry, n)
+	for i := range out {
+		out[i] = ackEntry{messageID: fmt.Sprintf("m%d", i), receipt: fmt.Sprintf("rh%d", i)}
+	}
+	return out
+}
+
+func TestAckBatcherFlushesFullBatchAtOnce(t *testing.T) {
+	rec, sink := newBatchRecorder(), &failureSink{}
+	b, _ := newTestBatcher(t, rec, sink, time.Hour, 3)
+	for _, e := range entries(25) {
+		b.add(e)
+	}
+	calls := rec.waitCalls(t, 2)
+	assert.Len(t, calls[0], 10)
+	assert.Len(t, calls[1], 10)
+	assert.Equal(t, 2, rec.callCount(), "the last 5 wait for the linger")
+	b.close()
+	calls = rec.waitCalls(t, 3)
+	assert.Len(t, calls[2], 5, "close flushes the rest")
+	assert.Empty(t, sink.all())
+}
+
+func TestAckBatcherFlushesAfterInterval(t *testing.T) {
+	const flush = 50 * time.Millisecond
+	rec, sink := newBatchRecorder(), &failureSink{}
+	b, clk := newTestBatcher(t, rec, sink, flush, 3)
+	defer b.close()
+	for _, e := range entries(3) {
+		b.add(e)
+	}
+	clk.awaitTimers(t, flush, 1)
+	clk.Advance(flush - time.Millisecond)
+	assert.Zero(t, rec.callCount(), "not before the interval")
+	clk.Advance(time.Millisecond)
+	calls := rec.waitCalls(t, 1)
+	assert.Equal(t, entries(3), calls[0], "all three in one batch, in order")
+
+	b.add(entries(1)[0]) // a new batch starts a new interval
+	clk.awaitTimers(t, flush, 2)
+	clk.Advance(flush)
+	assert.Len(t, rec.waitCalls(t, 2)[1], 1)
+}
+
+func TestAckBatcherRetriesOnlyFailedEntries(t *testing.T) {
+	rec, sink := newBatchRecorder(), &failureSink{}
+	rec.fail = func(call int, es []ackEntry) ([]entryFailure, error) {
+		var out []entryFailure
+		for i, e := range es {
+			switch e.messageID {
+			case "m1": // fails twice, then succeeds
+				if call <= 2 {
+					out = append(out, entryFailure{index: i, code: "InternalError"})
+				}
+			case "m2": // always fails
+				out = append(out, entryFailure{index: i, code: "InternalError", message: "broken"})
+			case "m3": // the sender's fault: never retried
+				out = append(out, entryFailure{index: i, code: "ReceiptHandleIsInvalid", senderFault: true})
+			}
+		}
+		return out, nil
+	}
+	b, _ := newTestBatcher(t, rec, sink, time.Hour, 3) // close flushes all in one batch
+	for _, e := range entries(4) {
+		b.add(e)
+	}
+	b.close()
+	calls := rec.waitCalls(t, 1)
+	var ids [][]string
+	for _, c := range calls {
+		var row []string
+		for _, e := range c {
+			row = append(row, e.messageID)
+		}
+		ids = append(ids, row)
+	}
+	assert.Equal(t, [][]string{{"m0", "m1", "m2", "m3"}, {"m1", "m2"}, {"m1", "m2"}, {"m2"}}, ids)
+
+	errs := sink.all()
+	require.Len(t, errs, 2)
+	byID := map[string]*AckError{}
+	for _, e := range errs {
+		byID[e.SQSMessageID] = e
+	}
+	require.Contains(t, byID, "m2")
+	require.Contains(t, byID, "m3")
+	assert.Equal(t, "InternalError", byID["m2"].Code)
+	assert.ErrorIs(t, byID["m2"], ErrBatchFailed)
+	assert.Contains(t, byID["m2"].Error(), "broken")
+	assert.Equal(t, "ReceiptHandleIsInvalid", byID["m3"].Code)
+	assert.Equal(t, queueA, byID["m3"].QueueURL)
+}
+
+func TestAckBatcherRetriesFailedCalls(t *testing.T) {
+	callErr := errors.New("connection reset")
+	rec, sink := newBatchRecorder(), &failureSink{}
+	rec.fail = func(int, []ackEntry) ([]entryFailure, error) { return nil, callErr }
+	b, _ := newTestBatcher(t, rec, sink, time.Hour, 2)
+	for _, e := range entries(2) {
+		b.add(e)
+	}
+	b.close()
+	assert.Equal(t, 3, rec.callCount(), "one call and two retries")
+	errs := sink.all()
+	require.Len(t, errs, 2, "each message is reported")
+	for _, e := range errs {
+		assert.ErrorIs(t, e, callErr, "the call's error stays reachable")
+		assert.Empty(t, e.Code)
+	}
+}
+
+func TestSendersBuildBatchCalls(t *testing.T) {
+	f := newFakeSQS()
+	es := []ackEntry{{messageID: "a", receipt: "rh-a"}, {messageID: "b", receipt: "rh-b", visibility: 30}}
+	f.entryFailures["rh-b"] = &fakeEntryFailure{times: 1, code: "InternalError"}
+	failed, err := deleteSender(f, queueA)(context.Background(), es)
+	require.NoError(t, err)
+	assert.Equal(t, []entryFailure{{index: 1, code: "InternalError", message: "injected"}}, failed)
+	_, err = visibilitySender(f, queueA)(context.Background(), es)
+	require.NoError(t, err)
+	require.Len(t, f.deleteBatches, 1)
+	require.Len(t, f.visBatches, 1)
+	d, v := f.deleteBatches[0], f.visBatches[0]
+	assert.Equal(t, queueA, aws.ToString(d.QueueUrl))
+	assert.Equal(t, "0", aws.ToString(d.Entries[0].Id))
+	assert.Equal(t, "rh-b", aws.ToString(d.Entries[1].ReceiptHandle))
+	assert.Equal(t, int32(30), v.Entries[1].VisibilityTimeout)
+	assert.Equal(t, int32(0), v.Entries[0].VisibilityTimeout)
+}

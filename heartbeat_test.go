@@ -1,0 +1,156 @@
+package snssqs
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+	"github.com/sirupsen/logrus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// logWaiter is a logrus hook that lets a test wait for a log message.
+type logWaiter struct{ ch chan string }
+
+func (w logWaiter) Levels() []logrus.Level { return logrus.AllLevels }
+
+func (w logWaiter) Fire(e *logrus.Entry) error {
+	select {
+	case w.ch <- e.Message:
+	default:
+	}
+	return nil
+}
+
+// awaitLog waits for a log entry with message msg.
+func (h *harness) awaitLog(w logWaiter, msg string) {
+	h.t.Helper()
+	limit := time.NewTimer(waitLimit)
+	defer limit.Stop()
+	for {
+		select {
+		case got := <-w.ch:
+			if got == msg {
+				return
+			}
+		case <-limit.C:
+			h.t.Fatalf("timed out waiting for log %q", msg)
+		}
+	}
+}
+
+// blockingHandler returns a handler that signals its start and returns nil
+// once release is closed.
+func blockingHandler() (Handler, chan struct{}, chan struct{}) {
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	return func(context.Context, *Message) error {
+		started <- struct{}{}
+		<-release
+		return nil
+	}, started, release
+}
+
+func TestHeartbeatExtendsVisibilityUntilHandlerReturns(t *testing.T) {
+	h := newHarness(t) // VisibilityTimeout 30s, HeartbeatFraction 0.5: every 15s
+	hd, started, release := blockingHandler()
+	_, err := h.s.Handle(queueA, "t", hd)
+	require.NoError(t, err)
+	id := h.sqs.send(queueA, envelopeBody(t, "t", 1))
+	h.start()
+	<-started
+
+	h.clk.blockUntil(t, 1) // the heartbeat is the only pending timer
+	h.clk.Advance(14 * time.Second)
+	h.sqs.with(func() { assert.Empty(t, h.sqs.visCalls, "no extension before 15s") })
+	h.clk.Advance(time.Second)
+	h.sqs.waitFor(t, "first extension", func() bool { return len(h.sqs.visCalls) == 1 })
+	for i := 2; i <= 3; i++ {
+		h.clk.blockUntil(t, 1)
+		h.clk.Advance(15 * time.Second)
+		h.sqs.waitFor(t, "another extension", func() bool { return len(h.sqs.visCalls) == i })
+	}
+	h.sqs.with(func() {
+		for _, c := range h.sqs.visCalls {
+			assert.Equal(t, queueA, aws.ToString(c.QueueUrl))
+			assert.Equal(t, receiptOf(id, 1), aws.ToString(c.ReceiptHandle))
+			assert.Equal(t, int32(30), c.VisibilityTimeout)
+		}
+	})
+
+	close(release)
+	h.waitDeleted(receiptOf(id, 1))
+	assert.Zero(t, h.clk.Waiters(), "the heartbeat timer is stopped")
+	h.clk.Advance(time.Hour)
+	h.sqs.with(func() { assert.Len(t, h.sqs.visCalls, 3, "no extension after the handler returned") })
+}
+
+func TestHeartbeatStopsAtHandlerTimeout(t *testing.T) {
+	h := newHarness(t, func(o *SubscriberOptions) { o.HandlerTimeout = 40 * time.Second })
+	logs := logWaiter{ch: make(chan string, 100)}
+	h.logger.AddHook(logs)
+	hd, started, release := blockingHandler()
+	_, err := h.s.Handle(queueA, "t", hd)
+	require.NoError(t, err)
+	id := h.sqs.send(queueA, envelopeBody(t, "t", 1))
+	h.start()
+	<-started
+
+	for i := 1; i <= 2; i++ { // at 15s and 30s
+		h.clk.blockUntil(t, 1)
+		h.clk.Advance(15 * time.Second)
+		h.sqs.waitFor(t, "an extension", func() bool { return len(h.sqs.visCalls) == i })
+	}
+	h.clk.blockUntil(t, 1)
+	h.clk.Advance(15 * time.Second) // 45s: past the 40s handler timeout
+	h.awaitLog(logs, "snssqs: handler timeout reached; visibility no longer extended, message will be redelivered")
+	assert.Zero(t, h.clk.Waiters())
+	h.sqs.with(func() { assert.Len(t, h.sqs.visCalls, 2) })
+	close(release)
+	h.waitDeleted(receiptOf(id, 1))
+}
+
+func TestHeartbeatFailures(t *testing.T) {
+	t.Run("transient error: keeps extending", func(t *testing.T) {
+		h := newHarness(t)
+		h.sqs.visErr = &smithy.GenericAPIError{Code: "InternalError"}
+		hd, started, release := blockingHandler()
+		_, err := h.s.Handle(queueA, "t", hd)
+		require.NoError(t, err)
+		h.sqs.send(queueA, envelopeBody(t, "t", 1))
+		h.start()
+		<-started
+		for i := 1; i <= 2; i++ {
+			h.clk.blockUntil(t, 1)
+			h.clk.Advance(15 * time.Second)
+			h.sqs.waitFor(t, "an extension attempt", func() bool { return len(h.sqs.visCalls) == i })
+		}
+		errs := h.waitErrors(1)
+		var ae *AckError
+		require.ErrorAs(t, errs[0], &ae)
+		assert.Equal(t, ackOpHeartbeat, ae.Op)
+		close(release)
+	})
+	t.Run("invalid receipt handle: stops and warns", func(t *testing.T) {
+		h := newHarness(t)
+		logs := logWaiter{ch: make(chan string, 100)}
+		h.logger.AddHook(logs)
+		h.sqs.visErr = &types.ReceiptHandleIsInvalid{Message: aws.String("gone")}
+		hd, started, release := blockingHandler()
+		_, err := h.s.Handle(queueA, "t", hd)
+		require.NoError(t, err)
+		h.sqs.send(queueA, envelopeBody(t, "t", 1))
+		h.start()
+		<-started
+		h.clk.blockUntil(t, 1)
+		h.clk.Advance(15 * time.Second)
+		h.awaitLog(logs, "snssqs: visibility extension rejected: receipt handle no longer valid, the message may be redelivered while its handler runs")
+		var invalid *types.ReceiptHandleIsInvalid
+		require.ErrorAs(t, h.waitErrors(1)[0], &invalid)
+		assert.Zero(t, h.clk.Waiters(), "no further extension is scheduled")
+		close(release)
+	})
+}
