@@ -11,14 +11,11 @@ import (
 )
 
 // snsNotification is the JSON document SNS delivers to an SQS queue when raw
-// message delivery is off.
+// message delivery is off (the fields the subscriber uses).
 type snsNotification struct {
-	Type              string
-	MessageID         string `json:"MessageId"`
+	MessageID         string
 	TopicArn          string
-	Subject           string
 	Message           string
-	Timestamp         string
 	MessageAttributes map[string]snsAttribute
 }
 
@@ -27,21 +24,42 @@ type snsAttribute struct {
 	Value string
 }
 
-// parseSNSNotification reports whether body is an SNS notification and, if
-// so, returns it. Keys are matched exactly (encoding/json alone would match a
-// CloudEvents "type" to "Type"), so a raw JSON body is not mistaken for a
-// notification unless it carries Type "Notification", a MessageId, a TopicArn
-// and a string Message.
-func parseSNSNotification(body []byte) (*snsNotification, bool, error) {
-	if len(body) == 0 || body[0] != '{' {
-		return nil, false, nil
+// jsonObject returns body's top-level members when body is a JSON object,
+// nil otherwise. Decoding walks each JSON layer once through it.
+func jsonObject(body []byte) map[string]json.RawMessage {
+	i := 0
+	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+		i++
+	}
+	if i == len(body) || body[i] != '{' {
+		return nil
 	}
 	var keys map[string]json.RawMessage
 	if json.Unmarshal(body, &keys) != nil {
+		return nil
+	}
+	return keys
+}
+
+// jsonString decodes a JSON string member.
+func jsonString(v json.RawMessage) (string, bool) {
+	if s, ok := plainJSONString(v); ok {
+		return s, true
+	}
+	var s string
+	return s, json.Unmarshal(v, &s) == nil
+}
+
+// parseSNSNotification reports whether the object with members keys is an
+// SNS notification and, if so, returns it. Keys are matched exactly
+// (encoding/json alone would match a CloudEvents "type" to "Type"), so a raw
+// JSON body is not mistaken for a notification unless it carries Type
+// "Notification", a MessageId, a TopicArn and a string Message.
+func parseSNSNotification(keys map[string]json.RawMessage) (*snsNotification, bool, error) {
+	if keys == nil {
 		return nil, false, nil
 	}
-	var typ string
-	if json.Unmarshal(keys["Type"], &typ) != nil || typ != "Notification" {
+	if typ, ok := jsonString(keys["Type"]); !ok || typ != "Notification" {
 		return nil, false, nil
 	}
 	for _, k := range []string{"MessageId", "TopicArn", "Message"} {
@@ -50,11 +68,20 @@ func parseSNSNotification(body []byte) (*snsNotification, bool, error) {
 		}
 	}
 	var n snsNotification
-	if err := json.Unmarshal(body, &n); err != nil {
-		return nil, true, fmt.Errorf("%w: SNS notification: %v", ErrMalformedMessage, err)
+	var ok [3]bool
+	n.MessageID, ok[0] = jsonString(keys["MessageId"])
+	n.TopicArn, ok[1] = jsonString(keys["TopicArn"])
+	n.Message, ok[2] = jsonString(keys["Message"])
+	if ok != [3]bool{true, true, true} {
+		return nil, true, fmt.Errorf("%w: SNS notification with a non-string MessageId, TopicArn or Message", ErrMalformedMessage)
 	}
 	if n.TopicArn == "" || n.MessageID == "" {
 		return nil, true, fmt.Errorf("%w: SNS notification without TopicArn or MessageId", ErrMalformedMessage)
+	}
+	if attrs, present := keys["MessageAttributes"]; present && string(attrs) != "null" {
+		if err := json.Unmarshal(attrs, &n.MessageAttributes); err != nil {
+			return nil, true, fmt.Errorf("%w: SNS notification MessageAttributes: %v", ErrMalformedMessage, err)
+		}
 	}
 	return &n, true, nil
 }
@@ -99,7 +126,8 @@ func decodeSQSMessage(queueURL string, sm types.Message, allowed map[string]stru
 	if sm.Body != nil {
 		body = []byte(*sm.Body)
 	}
-	n, isNotification, err := parseSNSNotification(body)
+	keys := jsonObject(body)
+	n, isNotification, err := parseSNSNotification(keys)
 	if err != nil {
 		m.Data = body
 		return m, err
@@ -114,6 +142,7 @@ func decodeSQSMessage(queueURL string, sm types.Message, allowed map[string]stru
 			}
 		}
 		body = []byte(n.Message)
+		keys = jsonObject(body)
 		if len(n.MessageAttributes) > 0 {
 			m.Attributes = make(map[string]Attribute, len(n.MessageAttributes))
 			for k, v := range n.MessageAttributes {
@@ -130,21 +159,22 @@ func decodeSQSMessage(queueURL string, sm types.Message, allowed map[string]stru
 			}
 		}
 	}
-	if err := decodeEnvelope(m, body); err != nil {
+	if err := decodeEnvelope(m, body, keys); err != nil {
 		return m, err
 	}
 	return m, nil
 }
 
-// decodeEnvelope fills m from body: a CloudEvents envelope when body is a
-// JSON object with a "specversion" key, the raw body otherwise.
-func decodeEnvelope(m *Message, body []byte) error {
-	if !looksLikeEnvelope(body) {
+// decodeEnvelope fills m from body, whose top-level members (nil when body
+// is not a JSON object) are keys: a CloudEvents envelope when there is a
+// "specversion" member, the raw body otherwise.
+func decodeEnvelope(m *Message, body []byte, keys map[string]json.RawMessage) error {
+	if _, ok := keys["specversion"]; !ok {
 		m.Data = body
 		return nil
 	}
 	var e Envelope
-	if err := json.Unmarshal(body, &e); err != nil {
+	if err := e.fromRaw(keys); err != nil {
 		m.Data = body
 		return err
 	}
@@ -152,18 +182,4 @@ func decodeEnvelope(m *Message, body []byte) error {
 	m.ID, m.Type, m.Source, m.Subject = e.ID, e.Type, e.Source, e.Subject
 	m.Time, m.DataContentType, m.Data, m.Extensions = e.Time, e.DataContentType, e.Data, e.Extensions
 	return nil
-}
-
-// looksLikeEnvelope reports whether body is a JSON object with a top-level
-// "specversion" key, which marks it as a CloudEvents envelope.
-func looksLikeEnvelope(body []byte) bool {
-	if len(body) == 0 {
-		return false
-	}
-	var keys map[string]json.RawMessage
-	if json.Unmarshal(body, &keys) != nil {
-		return false
-	}
-	_, ok := keys["specversion"]
-	return ok
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"time"
+	"unicode/utf8"
 )
 
 // SpecVersion is the CloudEvents specification version of the envelope.
@@ -94,20 +95,20 @@ var envelopeKeys = map[string]bool{
 	"time": true, "datacontenttype": true, "data": true, "data_base64": true, "dataschema": true,
 }
 
-// MarshalJSON encodes the envelope in CloudEvents JSON format.
+// MarshalJSON encodes the envelope in CloudEvents JSON format. Data is
+// written as the JSON member "data" when the content type is JSON and Data is
+// valid JSON, and base64-encoded as "data_base64" otherwise (binary data, as
+// the CloudEvents JSON format requires).
 func (e Envelope) MarshalJSON() ([]byte, error) {
 	return e.appendJSON(make([]byte, 0, 256+len(e.Data)), false)
 }
 
 // appendJSON appends the envelope's JSON to dst. dataValid skips the check
-// that JSON data is valid, for callers that have checked it already. Keys are
+// that JSON data is valid JSON, for callers that have checked it already. Keys are
 // written in a fixed order, extensions sorted, without the map and reflection
 // of encoding/json: publishing encodes one envelope per event.
 func (e Envelope) appendJSON(dst []byte, dataValid bool) ([]byte, error) {
-	jsonData := isJSONContentType(e.DataContentType)
-	if e.Data != nil && jsonData && !dataValid && !json.Valid(e.Data) {
-		return nil, fmt.Errorf("%w: data is not valid JSON", ErrInvalidEvent)
-	}
+	jsonData := e.Data != nil && isJSONContentType(e.DataContentType) && (dataValid || json.Valid(e.Data))
 	dst = append(dst, `{"specversion":`...)
 	dst = appendJSONString(dst, e.SpecVersion)
 	dst = append(dst, `,"id":`...)
@@ -185,10 +186,18 @@ func (e *Envelope) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformedMessage, err)
 	}
+	return e.fromRaw(raw)
+}
+
+// fromRaw fills e from the top-level keys of a CloudEvents JSON object.
+func (e *Envelope) fromRaw(raw map[string]json.RawMessage) error {
 	str := func(k string) (string, error) {
 		v, ok := raw[k]
 		if !ok || string(v) == "null" {
 			return "", nil
+		}
+		if s, ok := plainJSONString(v); ok {
+			return s, nil
 		}
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
@@ -213,12 +222,16 @@ func (e *Envelope) UnmarshalJSON(b []byte) error {
 	if out.SpecVersion != SpecVersion {
 		return fmt.Errorf("%w: unsupported CloudEvents specversion %q", ErrMalformedMessage, out.SpecVersion)
 	}
-	for _, k := range []string{"id", "source", "type"} {
-		if v, _ := str(k); v == "" {
-			return fmt.Errorf("%w: CloudEvents attribute %q is required", ErrMalformedMessage, k)
+	for _, v := range []struct{ key, val string }{{"id", out.ID}, {"source", out.Source}, {"type", out.Type}} {
+		if v.val == "" {
+			return fmt.Errorf("%w: CloudEvents attribute %q is required", ErrMalformedMessage, v.key)
 		}
 	}
-	if ts, _ := str("time"); ts != "" {
+	ts, err := str("time")
+	if err != nil {
+		return err
+	}
+	if ts != "" {
 		if out.Time, err = time.Parse(time.RFC3339Nano, ts); err != nil {
 			return fmt.Errorf("%w: CloudEvents time %q is not RFC 3339", ErrMalformedMessage, ts)
 		}
@@ -235,7 +248,7 @@ func (e *Envelope) UnmarshalJSON(b []byte) error {
 				out.Data = []byte(d)
 			}
 		}
-	} else if d, ok := raw["data_base64"]; ok {
+	} else if d, ok := raw["data_base64"]; ok && string(d) != "null" {
 		var s string
 		if err := json.Unmarshal(d, &s); err != nil {
 			return fmt.Errorf("%w: data_base64 is not a string", ErrMalformedMessage)
@@ -259,6 +272,19 @@ func (e *Envelope) UnmarshalJSON(b []byte) error {
 	}
 	*e = out
 	return nil
+}
+
+// plainJSONString returns the value of a JSON string literal that has no
+// escapes, without going through encoding/json; ok is false otherwise.
+func plainJSONString(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	inner := v[1 : len(v)-1]
+	if bytes.IndexByte(inner, '\\') >= 0 || bytes.IndexByte(inner, '"') >= 0 || !utf8.Valid(inner) {
+		return "", false
+	}
+	return string(inner), true
 }
 
 // isJSONContentType reports whether ct is JSON: empty (CloudEvents' default
