@@ -37,6 +37,7 @@ type Server struct {
 	sqs      *sqsService
 	sns      *snsService
 	stats    *requestStats
+	faults   *faultInjector
 	closing  chan struct{}
 	closeMu  sync.Once
 	serveErr chan error
@@ -47,6 +48,7 @@ type options struct {
 	region    string
 	accountID string
 	clock     clock.Clock
+	faults    Faults
 }
 
 // Option configures a Server.
@@ -73,6 +75,9 @@ func NewServer(opts ...Option) (*Server, error) {
 	for _, fn := range opts {
 		fn(&o)
 	}
+	if err := o.faults.Validate(); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return nil, fmt.Errorf("snssqstest: listen %s: %w", o.addr, err)
@@ -85,6 +90,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		closing:  make(chan struct{}),
 		serveErr: make(chan error, 1),
 	}
+	s.faults = newFaultInjector(o.faults, s.closing)
 	s.sqs = newSQSService(s)
 	s.sns = newSNSService(s)
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
@@ -157,33 +163,49 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAdmin(w, r)
 		return
 	}
-	if target := r.Header.Get("X-Amz-Target"); strings.HasPrefix(target, "AmazonSQS.") {
-		op := strings.TrimPrefix(target, "AmazonSQS.")
-		s.stats.add("sqs", op)
-		s.sqs.serveJSON(w, r, op)
+	service, op, ok := operationOf(w, r)
+	if !ok {
 		return
+	}
+	s.faults.serve(w, r, service, op, s.dispatch)
+}
+
+// operationOf names the service and operation of an AWS request. It answers
+// a request that names none with a 4xx and returns false.
+func operationOf(w http.ResponseWriter, r *http.Request) (service, op string, ok bool) {
+	if target := r.Header.Get("X-Amz-Target"); strings.HasPrefix(target, "AmazonSQS.") {
+		return "sqs", strings.TrimPrefix(target, "AmazonSQS."), true
 	}
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
+		return "", "", false
 	}
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)
-		return
+		return "", "", false
 	}
 	action := r.Form.Get("Action")
-	switch service := serviceOf(r, action); service {
+	return serviceOf(r, action), action, true
+}
+
+// dispatch hands a request to the service that implements it.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, service, op string) {
+	switch service {
 	case "sqs":
-		s.stats.add("sqs", action)
-		s.sqs.serveQuery(w, r, action)
+		s.stats.add("sqs", op)
+		if isSQSJSON(r) {
+			s.sqs.serveJSON(w, r, op)
+		} else {
+			s.sqs.serveQuery(w, r, op)
+		}
 	case "sns":
-		s.stats.add("sns", action)
-		s.sns.serveQuery(w, r, action)
+		s.stats.add("sns", op)
+		s.sns.serveQuery(w, r, op)
 	case "sts":
-		s.stats.add("sts", action)
-		serveSTS(w, r, action, s.opts.accountID)
+		s.stats.add("sts", op)
+		serveSTS(w, r, op, s.opts.accountID)
 	default:
-		http.Error(w, fmt.Sprintf("unknown action %q", action), http.StatusBadRequest)
+		http.Error(w, fmt.Sprintf("unknown action %q", op), http.StatusBadRequest)
 	}
 }
 
