@@ -28,6 +28,7 @@ func Scenarios() []Scenario {
 		fanoutScenarios(),
 		filterScenarios(),
 		errorScenarios(),
+		libraryScenarios(),
 	} {
 		all = append(all, group...)
 	}
