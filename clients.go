@@ -3,6 +3,8 @@ package snssqs
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
@@ -54,3 +56,20 @@ var (
 	_ SNSProvisionAPI = (*sns.Client)(nil)
 	_ SQSProvisionAPI = (*sqs.Client)(nil)
 )
+
+// SNSThrottledErrorCode is the error code SNS answers when a request rate
+// exceeds the account's limit (HTTP 429, *types.ThrottledException).
+const SNSThrottledErrorCode = "Throttled"
+
+// RetryThrottled is an SNS client option that makes the client's retryer
+// retry SNS's Throttled errors too, which the SDK's standard retryer does not
+// (it retries "Throttling" but not SNS's "Throttled"), so bursts of publishes
+// back off and succeed instead of failing:
+//
+//	snsClient := sns.NewFromConfig(cfg, snssqs.RetryThrottled)
+func RetryThrottled(o *sns.Options) {
+	if o.Retryer == nil {
+		o.Retryer = retry.NewStandard()
+	}
+	o.Retryer = retry.AddWithErrorCodes(o.Retryer, SNSThrottledErrorCode)
+}

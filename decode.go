@@ -138,7 +138,7 @@ func decodeSQSMessage(queueURL string, sm types.Message, allowed map[string]stru
 		if len(allowed) > 0 {
 			if _, ok := allowed[n.TopicArn]; !ok {
 				m.Data = body
-				return m, fmt.Errorf("%w: notification from %s", ErrTopicNotAllowed, n.TopicArn)
+				return m, fmt.Errorf("%w: notification from %s", ErrTopicNotAllowed, clip(n.TopicArn))
 			}
 		}
 		body = []byte(n.Message)
@@ -150,7 +150,7 @@ func decodeSQSMessage(queueURL string, sm types.Message, allowed map[string]stru
 				if baseType(v.Type) == DataTypeBinary {
 					if a.BinaryValue, err = base64.StdEncoding.DecodeString(v.Value); err != nil {
 						m.Data = body
-						return m, fmt.Errorf("%w: binary attribute %q is not base64", ErrMalformedMessage, k)
+						return m, fmt.Errorf("%w: binary attribute %q is not base64", ErrMalformedMessage, clip(k))
 					}
 				} else {
 					a.StringValue = v.Value

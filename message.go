@@ -201,7 +201,7 @@ func (e *Envelope) fromRaw(raw map[string]json.RawMessage) error {
 		}
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
-			return "", fmt.Errorf("%w: CloudEvents attribute %q is not a string", ErrMalformedMessage, k)
+			return "", fmt.Errorf("%w: CloudEvents attribute %q is not a string", ErrMalformedMessage, clip(k))
 		}
 		return s, nil
 	}
@@ -220,7 +220,7 @@ func (e *Envelope) fromRaw(raw map[string]json.RawMessage) error {
 		}
 	}
 	if out.SpecVersion != SpecVersion {
-		return fmt.Errorf("%w: unsupported CloudEvents specversion %q", ErrMalformedMessage, out.SpecVersion)
+		return fmt.Errorf("%w: unsupported CloudEvents specversion %q", ErrMalformedMessage, clip(out.SpecVersion))
 	}
 	for _, v := range []struct{ key, val string }{{"id", out.ID}, {"source", out.Source}, {"type", out.Type}} {
 		if v.val == "" {
@@ -233,7 +233,7 @@ func (e *Envelope) fromRaw(raw map[string]json.RawMessage) error {
 	}
 	if ts != "" {
 		if out.Time, err = time.Parse(time.RFC3339Nano, ts); err != nil {
-			return fmt.Errorf("%w: CloudEvents time %q is not RFC 3339", ErrMalformedMessage, ts)
+			return fmt.Errorf("%w: CloudEvents time %q is not RFC 3339", ErrMalformedMessage, clip(ts))
 		}
 	}
 	if d, ok := raw["data"]; ok && string(d) != "null" {
@@ -263,7 +263,7 @@ func (e *Envelope) fromRaw(raw map[string]json.RawMessage) error {
 		}
 		var x any
 		if err := json.Unmarshal(v, &x); err != nil {
-			return fmt.Errorf("%w: extension %q: %v", ErrMalformedMessage, k, err)
+			return fmt.Errorf("%w: extension %q: %v", ErrMalformedMessage, clip(k), err)
 		}
 		if out.Extensions == nil {
 			out.Extensions = make(map[string]any)
@@ -353,7 +353,24 @@ type Message struct {
 // Decode unmarshals the message's JSON Data into v.
 func (m *Message) Decode(v any) error {
 	if err := json.Unmarshal(m.Data, v); err != nil {
-		return fmt.Errorf("%w: decoding data of %q message %s: %v", ErrMalformedMessage, m.Type, m.SQSMessageID, err)
+		return fmt.Errorf("%w: decoding data of %q message %s: %v", ErrMalformedMessage, clip(m.Type), m.SQSMessageID, err)
 	}
 	return nil
+}
+
+// maxQuoted is the most bytes of a value taken from a received message that
+// an error (and so a log line) quotes.
+const maxQuoted = 64
+
+// clip shortens s, text taken from a received message, for an error message,
+// so a hostile producer cannot put kilobytes of its own text into our logs.
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("…(%d bytes)", len(s))
 }
