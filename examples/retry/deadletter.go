@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/sirupsen/logrus"
+
+	"github.com/snssqs/snssqs"
+)
+
+// deadLetter is a message read from the dead-letter queue.
+type deadLetter struct {
+	SQSMessageID string
+	ReceiveCount int
+	Envelope     snssqs.Envelope
+	receipt      string
+}
+
+// awaitDeadLetter long-polls the dead-letter queue with plain SQS calls,
+// as an operator's tool would, until the message whose CloudEvents id is
+// eventID arrives, or ctx ends. Dead letters of earlier runs are logged
+// and left in the queue.
+func awaitDeadLetter(ctx context.Context, client *sqs.Client, dlqURL, eventID string, log logrus.FieldLogger) (*deadLetter, error) {
+	for {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl:                    aws.String(dlqURL),
+			MaxNumberOfMessages:         10,
+			WaitTimeSeconds:             1,
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading the dead-letter queue: %w", err)
+		}
+		for _, m := range out.Messages {
+			dl, err := parseDeadLetter(m)
+			if err != nil {
+				log.WithError(err).WithField("sqs_message_id", aws.ToString(m.MessageId)).Warn("dead-letter queue: message not from this example; left there")
+				continue
+			}
+			if dl.Envelope.ID == eventID {
+				return dl, nil
+			}
+			log.WithField("id", dl.Envelope.ID).Info("dead-letter queue: poison message of an earlier run; left there")
+		}
+	}
+}
+
+// parseDeadLetter decodes a dead-lettered message: an SNS notification
+// whose Message is the CloudEvents envelope, or the envelope itself when
+// the subscription uses raw message delivery.
+func parseDeadLetter(m types.Message) (*deadLetter, error) {
+	body := []byte(aws.ToString(m.Body))
+	var notification struct {
+		Type    string
+		Message string
+	}
+	if err := json.Unmarshal(body, &notification); err == nil && notification.Type == "Notification" {
+		body = []byte(notification.Message)
+	}
+	dl := &deadLetter{SQSMessageID: aws.ToString(m.MessageId), receipt: aws.ToString(m.ReceiptHandle)}
+	if err := json.Unmarshal(body, &dl.Envelope); err != nil {
+		return nil, err
+	}
+	dl.ReceiveCount, _ = strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
+	return dl, nil
+}
+
+// remove deletes the dead letter from the queue.
+func (dl *deadLetter) remove(ctx context.Context, client *sqs.Client, dlqURL string) error {
+	if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(dlqURL), ReceiptHandle: aws.String(dl.receipt)}); err != nil {
+		return fmt.Errorf("deleting the dead letter %s: %w", dl.SQSMessageID, err)
+	}
+	return nil
+}
