@@ -86,6 +86,15 @@ func parseSNSNotification(keys map[string]json.RawMessage) (*snsNotification, bo
 	return &n, true, nil
 }
 
+// DecodeSQSMessage decodes a message received from queueURL with the SQS
+// client the way the Subscriber does: an SNS notification is unwrapped and a
+// CloudEvents envelope decoded; any other body is returned as-is with
+// IsEnvelope false. Tools that read a dead-letter queue use it. On error the
+// returned Message still carries the SQS metadata and the raw body in Data.
+func DecodeSQSMessage(queueURL string, m types.Message) (*Message, error) {
+	return decodeSQSMessage(queueURL, m, nil)
+}
+
 // decodeSQSMessage turns a received SQS message into a Message. It unwraps
 // SNS notifications (rejecting, with ErrTopicNotAllowed, those claiming a
 // topic outside allowed when allowed is not empty) and CloudEvents envelopes;

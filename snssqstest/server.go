@@ -7,7 +7,6 @@ package snssqstest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -145,16 +144,22 @@ func (s *Server) AWSConfig() aws.Config {
 // goroutine. It is safe to call more than once.
 func (s *Server) Close() {
 	s.closeMu.Do(func() {
-		close(s.closing)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		close(s.closing) // ends long polls and fault latencies at once
+		// Let requests in progress finish, briefly: http.Server.Shutdown also
+		// waits up to 5 s for connections a client opened but never used,
+		// which the SDK's transport leaves behind under concurrency.
+		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
 		defer cancel()
-		_ = s.http.Shutdown(ctx)
-		if err := <-s.serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = err // the listener failed; nothing left to release
+		if s.http.Shutdown(ctx) != nil {
+			_ = s.http.Close()
 		}
+		<-s.serveErr // http.ErrServerClosed, or the listener's failure: nothing left to release
 		s.sqs.close()
 	})
 }
+
+// closeGrace is how long Close lets requests in progress finish.
+const closeGrace = 250 * time.Millisecond
 
 // ServeHTTP routes a request to SQS (JSON protocol when X-Amz-Target starts
 // with "AmazonSQS.", query protocol otherwise), SNS or STS.

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -16,10 +14,8 @@ import (
 
 // deadLetter is a message read from the dead-letter queue.
 type deadLetter struct {
-	SQSMessageID string
-	ReceiveCount int
-	Envelope     snssqs.Envelope
-	receipt      string
+	*snssqs.Message
+	receipt string
 }
 
 // awaitDeadLetter long-polls the dead-letter queue with plain SQS calls,
@@ -38,37 +34,31 @@ func awaitDeadLetter(ctx context.Context, client *sqs.Client, dlqURL, eventID st
 			return nil, fmt.Errorf("reading the dead-letter queue: %w", err)
 		}
 		for _, m := range out.Messages {
-			dl, err := parseDeadLetter(m)
+			dl, err := parseDeadLetter(dlqURL, m)
 			if err != nil {
 				log.WithError(err).WithField("sqs_message_id", aws.ToString(m.MessageId)).Warn("dead-letter queue: message not from this example; left there")
 				continue
 			}
-			if dl.Envelope.ID == eventID {
+			if dl.ID == eventID {
 				return dl, nil
 			}
-			log.WithField("id", dl.Envelope.ID).Info("dead-letter queue: poison message of an earlier run; left there")
+			log.WithField("id", dl.ID).Info("dead-letter queue: poison message of an earlier run; left there")
 		}
 	}
 }
 
-// parseDeadLetter decodes a dead-lettered message: an SNS notification
-// whose Message is the CloudEvents envelope, or the envelope itself when
-// the subscription uses raw message delivery.
-func parseDeadLetter(m types.Message) (*deadLetter, error) {
-	body := []byte(aws.ToString(m.Body))
-	var notification struct {
-		Type    string
-		Message string
-	}
-	if err := json.Unmarshal(body, &notification); err == nil && notification.Type == "Notification" {
-		body = []byte(notification.Message)
-	}
-	dl := &deadLetter{SQSMessageID: aws.ToString(m.MessageId), receipt: aws.ToString(m.ReceiptHandle)}
-	if err := json.Unmarshal(body, &dl.Envelope); err != nil {
+// parseDeadLetter decodes a dead-lettered message as the subscriber would:
+// an SNS notification whose Message is the CloudEvents envelope, or the
+// envelope itself when the subscription uses raw message delivery.
+func parseDeadLetter(dlqURL string, m types.Message) (*deadLetter, error) {
+	msg, err := snssqs.DecodeSQSMessage(dlqURL, m)
+	if err != nil {
 		return nil, err
 	}
-	dl.ReceiveCount, _ = strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
-	return dl, nil
+	if !msg.IsEnvelope {
+		return nil, fmt.Errorf("not a CloudEvents envelope")
+	}
+	return &deadLetter{Message: msg, receipt: aws.ToString(m.ReceiptHandle)}, nil
 }
 
 // remove deletes the dead letter from the queue.

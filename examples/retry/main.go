@@ -206,11 +206,11 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 	}
 	log.WithFields(logrus.Fields{
 		"sqs_message_id": dl.SQSMessageID,
-		"id":             dl.Envelope.ID,
-		"type":           dl.Envelope.Type,
-		"source":         dl.Envelope.Source,
+		"id":             dl.ID,
+		"type":           dl.Type,
+		"source":         dl.Source,
 		"receive_count":  dl.ReceiveCount,
-	}).Infof("dead-letter queue holds the poison message. Body %s", dl.Envelope.Data)
+	}).Infof("dead-letter queue holds the poison message. Body %s", dl.Data)
 	// A real system would alert someone, fix the cause and redrive the
 	// message; the example deletes it so the next run starts clean.
 	if err := dl.remove(ctx, sqsClient, queue.DeadLetterURL); err != nil {

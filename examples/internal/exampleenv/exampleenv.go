@@ -7,7 +7,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -74,17 +73,7 @@ func (f *Flags) Setup(ctx context.Context, log logrus.FieldLogger) (*Env, error)
 			return nil, fmt.Errorf("starting the embedded emulator: %w", err)
 		}
 		log.WithField("url", srv.URL()).Info("started the embedded SNS/SQS emulator (use -endpoint for LocalStack, -aws for AWS)")
-		// The clients share one transport so that Close can close its idle
-		// connections before stopping the server: net/http's Shutdown
-		// otherwise waits up to 5 s for a connection that was dialed but
-		// never used (a spare from the transport's dial race).
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		cfg := srv.AWSConfig()
-		cfg.HTTPClient = &http.Client{Transport: tr}
-		return &Env{Config: cfg, Target: "embedded emulator", closeFn: func() {
-			tr.CloseIdleConnections()
-			srv.Close()
-		}}, nil
+		return &Env{Config: srv.AWSConfig(), Target: "embedded emulator", closeFn: srv.Close}, nil
 	}
 }
 
