@@ -17,11 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -39,65 +35,30 @@ const (
 	region           = "us-east-1"
 )
 
-const (
-	// defaultTimeout bounds the whole run: if the event has not been handled
-	// by then, the program fails instead of hanging.
-	defaultTimeout = 30 * time.Second
-	// pollWait is the subscriber's long-poll duration. Shutdown lets a long
-	// poll in progress finish rather than cancel it (SQS would still hand
-	// messages to a canceled poll and hide them for a visibility timeout),
-	// so stopping takes up to one pollWait. One second lets the example exit
-	// promptly; a long-running service keeps the 20 s default, which makes
-	// fewer requests.
-	pollWait = time.Second
-	// shutdownTimeout bounds the graceful stop of publisher and subscriber.
-	shutdownTimeout = 10 * time.Second
-)
+func main() { exampleenv.Main("cardcreated", run) }
 
-func main() {
-	log := logrus.New()
-	// Ctrl-C cancels run's context, and the program stops cleanly.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], log)
-	stop()
-	if err != nil {
-		// run has returned, so its deferred cleanup (shutting down the
-		// subscriber and publisher, stopping the emulator) has happened.
-		log.WithError(err).Error("cardcreated failed")
-		os.Exit(1)
-	}
-}
-
-// run is the whole program; main only adds the exit status. args are the
-// command-line arguments without the program name.
+// run is the whole program; exampleenv.Main adds the signal handling and
+// the exit status. args are the command-line arguments without the program
+// name.
 func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error) {
 	fs := flag.NewFlagSet("cardcreated", flag.ContinueOnError)
-	envFlags := exampleenv.RegisterFlags(fs, region)
-	timeout := fs.Duration("timeout", defaultTimeout, "give up if the event is not handled within this time")
+	envFlags := exampleenv.RegisterFlags(fs, region) // -endpoint, -aws, -region, -timeout
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+		return err // flag.ErrHelp for -h, which is no failure
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, *timeout, fmt.Errorf("gave up after -timeout %v: %w", *timeout, context.DeadlineExceeded))
+	// Give up if the event is not handled within -timeout.
+	ctx, cancel := envFlags.WithTimeout(ctx)
 	defer cancel()
 
-	// AWS configuration: the embedded emulator, LocalStack or AWS.
-	env, err := envFlags.Setup(ctx, log)
+	// AWS configuration: the embedded emulator, LocalStack or AWS. The
+	// publisher needs the AWS account id to build the topic ARN; like the
+	// article, Connect asks STS for it.
+	env, accountID, err := envFlags.Connect(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-
-	// The publisher needs the AWS account id to build the topic ARN; like
-	// the article, ask STS for it.
-	accountID, err := env.AccountID(ctx)
-	if err != nil {
-		return err
-	}
 	topicARN := snssqs.BuildTopicARN(env.Config.Region, accountID, topicCardCreated)
-	log.WithFields(logrus.Fields{"target": env.Target, "account": accountID}).Info("connected")
 
 	// The article's prerequisites: the topic, the queue and the queue's
 	// subscription to the topic. Provision is idempotent, so every run can
@@ -125,18 +86,14 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		defer scancel()
-		err = errors.Join(err, publisher.Shutdown(sctx))
-	}()
+	defer func() { err = errors.Join(err, exampleenv.Shutdown(ctx, publisher.Shutdown)) }()
 	cards := NewCardService(publisher, topicARN)
 
 	// Service 2: a subscriber on the queue. It only accepts notifications
 	// from our topic.
 	subscriber, err := snssqs.NewSubscriber(sqsClient, func(o *snssqs.SubscriberOptions) {
 		o.Logger = log
-		o.WaitTime = pollWait
+		o.WaitTime = exampleenv.PollWait // a short long poll, for a prompt exit
 		o.AllowedTopicARNs = []string{topicARN}
 	})
 	if err != nil {
@@ -156,13 +113,9 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 	if err != nil {
 		return err
 	}
-	stopped := make(chan error, 1)
-	go func() { stopped <- subscriber.Run(ctx) }()
-	defer func() {
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		defer scancel()
-		err = errors.Join(err, subscriber.Shutdown(sctx), <-stopped)
-	}()
+	// Run polls the queue until Stop shuts the subscriber down gracefully.
+	running := exampleenv.Start(ctx, subscriber)
+	defer func() { err = errors.Join(err, exampleenv.Shutdown(ctx, running.Stop)) }()
 
 	// A card was created in Service 1.
 	msgID, err := cards.OnCardCreated(ctx, card)
@@ -175,9 +128,8 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 	case <-handled:
 		log.Info("Service 2 handled the event; shutting down")
 		return nil
-	case err := <-stopped:
-		stopped <- err // for the deferred shutdown
-		return fmt.Errorf("subscriber stopped before the event arrived: %w", err)
+	case <-running.Exited():
+		return errors.New("subscriber stopped before the event arrived") // Stop adds Run's error
 	case <-ctx.Done():
 		return fmt.Errorf("the card.created event was not handled: %w", context.Cause(ctx))
 	}

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"regexp"
 	"testing"
 	"time"
 
 	"github.com/sirupsen/logrus"
-	logtest "github.com/sirupsen/logrus/hooks/test"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -20,10 +18,10 @@ import (
 func TestRun(t *testing.T) {
 	entries := exampletest.Run(t, run, 10*time.Second, "-timeout=20s")
 
+	exampletest.AssertNoWarnings(t, entries)
 	var published, got []string
 	bodyLine := regexp.MustCompile(`^got new message\. Body (\{.*\})$`)
 	for _, e := range entries {
-		assert.Greater(t, e.Level, logrus.WarnLevel, "unexpected %s: %s %v", e.Level, e.Message, e.Data)
 		if e.Message == "card created, event published" {
 			published = append(published, e.Data["cardId"].(string))
 		}
@@ -39,17 +37,5 @@ func TestRun(t *testing.T) {
 	assert.Equal(t, published, got, "Service 2 logs exactly the card Service 1 published")
 }
 
-// TestRunTimeout checks that the program gives up with an error instead of
-// hanging when the event cannot arrive in time.
-func TestRunTimeout(t *testing.T) {
-	log, _ := logtest.NewNullLogger()
-	err := run(context.Background(), []string{"-endpoint=", "-timeout=1ns"}, log)
-	require.Error(t, err)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-}
-
-// TestRunBadFlag checks that flag errors are reported, not ignored.
-func TestRunBadFlag(t *testing.T) {
-	log, _ := logtest.NewNullLogger()
-	require.Error(t, run(context.Background(), []string{"-no-such-flag"}, log))
-}
+// TestRunFlags checks -timeout, -h and unknown flags.
+func TestRunFlags(t *testing.T) { exampletest.CheckFlags(t, run) }

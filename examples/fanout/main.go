@@ -14,11 +14,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
-	"sync"
-	"syscall"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -35,15 +30,7 @@ const (
 	region           = "us-east-1"
 	eventCardCreated = "card.created"
 
-	defaultCards   = 3
-	defaultTimeout = 30 * time.Second
-	// pollWait is the subscribers' long-poll duration. Shutdown waits for a
-	// long poll in progress instead of canceling it (SQS would still hand
-	// messages to a canceled poll and hide them for a visibility timeout),
-	// so one second keeps the exit prompt; services running for long keep
-	// the 20 s default.
-	pollWait        = time.Second
-	shutdownTimeout = 10 * time.Second
+	defaultCards = 3
 )
 
 // services are the consumers; each owns the queue queuePrefix+name.
@@ -55,47 +42,30 @@ type CardCreated struct {
 	UserID string `json:"userId"`
 }
 
-func main() {
-	log := logrus.New()
-	// Ctrl-C cancels run's context, and the program stops cleanly.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], log)
-	stop()
-	if err != nil {
-		log.WithError(err).Error("fanout failed") // after run's cleanup
-		os.Exit(1)
-	}
-}
+func main() { exampleenv.Main("fanout", run) }
 
-// run is the whole program; args are the command-line arguments without
-// the program name.
+// run is the whole program; exampleenv.Main adds the signal handling and
+// the exit status. args are the command-line arguments without the program
+// name.
 func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error) {
 	fs := flag.NewFlagSet("fanout", flag.ContinueOnError)
-	envFlags := exampleenv.RegisterFlags(fs, region)
+	envFlags := exampleenv.RegisterFlags(fs, region) // -endpoint, -aws, -region, -timeout
 	n := fs.Int("cards", defaultCards, "number of card.created events to publish")
-	timeout := fs.Duration("timeout", defaultTimeout, "give up if not every service got every card within this time")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+		return err // flag.ErrHelp for -h, which is no failure
 	}
 	if *n < 1 {
 		return fmt.Errorf("-cards must be at least 1, not %d", *n)
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, *timeout, fmt.Errorf("gave up after -timeout %v: %w", *timeout, context.DeadlineExceeded))
+	// Give up if not every service got every card within -timeout.
+	ctx, cancel := envFlags.WithTimeout(ctx)
 	defer cancel()
 
-	env, err := envFlags.Setup(ctx, log)
+	env, accountID, err := envFlags.Connect(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	accountID, err := env.AccountID(ctx)
-	if err != nil {
-		return err
-	}
-	log.WithFields(logrus.Fields{"target": env.Target, "account": accountID}).Info("connected")
 
 	// One topic, one queue per service, each queue subscribed to the topic.
 	snsClient := sns.NewFromConfig(env.Config)
@@ -121,11 +91,7 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 
 	// Each service is its own subscriber, as it would be its own process.
 	var stops []func(context.Context) error
-	defer func() {
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		defer scancel()
-		err = errors.Join(err, stopAll(sctx, stops))
-	}()
+	defer func() { err = errors.Join(err, exampleenv.Shutdown(ctx, stops...)) }()
 	for _, svc := range services {
 		stop, err := startService(ctx, sqsClient, topo.Queues[queuePrefix+svc].URL, svc, topicARN, tally, log)
 		if err != nil {
@@ -142,11 +108,7 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		defer scancel()
-		err = errors.Join(err, publisher.Shutdown(sctx))
-	}()
+	defer func() { err = errors.Join(err, exampleenv.Shutdown(ctx, publisher.Shutdown)) }()
 	for _, card := range cards {
 		if _, err := publisher.Publish(ctx, topicARN, eventCardCreated, card, snssqs.WithSubject(card.CardID)); err != nil {
 			return fmt.Errorf("publishing card %s: %w", card.CardID, err)
@@ -166,12 +128,12 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 }
 
 // startService runs the subscriber of one service on its queue and returns
-// the function that stops it.
+// the function that stops it gracefully.
 func startService(ctx context.Context, client *sqs.Client, queueURL, svc, topicARN string, tally *tally, log logrus.FieldLogger) (func(context.Context) error, error) {
 	slog := log.WithField("service", svc)
 	sub, err := snssqs.NewSubscriber(client, func(o *snssqs.SubscriberOptions) {
 		o.Logger = slog
-		o.WaitTime = pollWait
+		o.WaitTime = exampleenv.PollWait // a short long poll, for a prompt exit
 		o.AllowedTopicARNs = []string{topicARN}
 	})
 	if err != nil {
@@ -191,25 +153,5 @@ func startService(ctx context.Context, client *sqs.Client, queueURL, svc, topicA
 	if err != nil {
 		return nil, err
 	}
-	stopped := make(chan error, 1)
-	go func() { stopped <- sub.Run(ctx) }()
-	return func(sctx context.Context) error {
-		return errors.Join(sub.Shutdown(sctx), <-stopped)
-	}, nil
-}
-
-// stopAll stops the services at once, so that their last long polls end
-// together, and returns their errors.
-func stopAll(ctx context.Context, stops []func(context.Context) error) error {
-	errs := make([]error, len(stops))
-	var wg sync.WaitGroup
-	for i, stop := range stops {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = stop(ctx)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return exampleenv.Start(ctx, sub).Stop, nil
 }

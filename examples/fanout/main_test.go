@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -16,13 +15,13 @@ import (
 // (the emulator never duplicates) and that nothing went wrong on the way.
 func TestRun(t *testing.T) {
 	entries := exampletest.Run(t, run, 10*time.Second, "-cards=4", "-timeout=20s")
+	exampletest.AssertNoWarnings(t, entries)
 
 	var published []string
 	got := make(map[string][]string)
 	gotLine := regexp.MustCompile(`^(\w+): got card\.created$`)
 	var summary bool
 	for _, e := range entries {
-		assert.Greater(t, e.Level, logrus.WarnLevel, "unexpected %s: %s %v", e.Level, e.Message, e.Data)
 		switch {
 		case e.Message == "card-service: published card.created":
 			published = append(published, e.Data["cardId"].(string))
@@ -41,6 +40,9 @@ func TestRun(t *testing.T) {
 	}
 	assert.True(t, summary, "the final summary is logged")
 }
+
+// TestRunFlags checks -timeout, -h and unknown flags.
+func TestRunFlags(t *testing.T) { exampletest.CheckFlags(t, run) }
 
 // TestTally checks completion, duplicates and cards of earlier runs.
 func TestTally(t *testing.T) {

@@ -19,10 +19,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -52,14 +49,6 @@ const (
 	// suit production; short ones keep the example quick.
 	backoffMin = time.Second
 	backoffMax = 2 * time.Second
-
-	defaultTimeout = 30 * time.Second
-	// pollWait is the long-poll duration. Shutdown waits for a long poll in
-	// progress instead of canceling it (SQS would still hand messages to a
-	// canceled poll and hide them for a visibility timeout), so one second
-	// keeps the exit prompt; long-running services keep the 20 s default.
-	pollWait        = time.Second
-	shutdownTimeout = 10 * time.Second
 )
 
 // CardCreated is the event the integration service consumes.
@@ -68,43 +57,26 @@ type CardCreated struct {
 	UserID string `json:"userId"`
 }
 
-func main() {
-	log := logrus.New()
-	// Ctrl-C cancels run's context, and the program stops cleanly.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], log)
-	stop()
-	if err != nil {
-		log.WithError(err).Error("retry failed") // after run's cleanup
-		os.Exit(1)
-	}
-}
+func main() { exampleenv.Main("retry", run) }
 
-// run is the whole program; args are the command-line arguments without
-// the program name.
+// run is the whole program; exampleenv.Main adds the signal handling and
+// the exit status. args are the command-line arguments without the program
+// name.
 func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error) {
 	fs := flag.NewFlagSet("retry", flag.ContinueOnError)
-	envFlags := exampleenv.RegisterFlags(fs, region)
-	timeout := fs.Duration("timeout", defaultTimeout, "give up if the cards are not settled within this time")
+	envFlags := exampleenv.RegisterFlags(fs, region) // -endpoint, -aws, -region, -timeout
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+		return err // flag.ErrHelp for -h, which is no failure
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, *timeout, fmt.Errorf("gave up after -timeout %v: %w", *timeout, context.DeadlineExceeded))
+	// Give up if the cards are not settled within -timeout.
+	ctx, cancel := envFlags.WithTimeout(ctx)
 	defer cancel()
 
-	env, err := envFlags.Setup(ctx, log)
+	env, accountID, err := envFlags.Connect(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	accountID, err := env.AccountID(ctx)
-	if err != nil {
-		return err
-	}
-	log.WithFields(logrus.Fields{"target": env.Target, "account": accountID}).Info("connected")
 
 	// The queue gets a dead-letter queue and a redrive policy with
 	// maxReceiveCount 3.
@@ -131,7 +103,7 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 	var once sync.Once
 	subscriber, err := snssqs.NewSubscriber(sqsClient, func(o *snssqs.SubscriberOptions) {
 		o.Logger = log
-		o.WaitTime = pollWait
+		o.WaitTime = exampleenv.PollWait // a short long poll, for a prompt exit
 		o.BackoffMin = backoffMin
 		o.BackoffMax = backoffMax
 		o.AllowedTopicARNs = []string{topicARN}
@@ -160,13 +132,9 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 	if err != nil {
 		return err
 	}
-	stopped := make(chan error, 1)
-	go func() { stopped <- subscriber.Run(ctx) }()
-	defer func() {
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		defer scancel()
-		err = errors.Join(err, subscriber.Shutdown(sctx), <-stopped)
-	}()
+	// Run polls the queue until Stop shuts the subscriber down gracefully.
+	running := exampleenv.Start(ctx, subscriber)
+	defer func() { err = errors.Join(err, exampleenv.Shutdown(ctx, running.Stop)) }()
 
 	// Service 1 publishes both cards.
 	publisher, err := snssqs.NewPublisher(snsClient, func(o *snssqs.PublisherOptions) {
@@ -176,11 +144,7 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		defer scancel()
-		err = errors.Join(err, publisher.Shutdown(sctx))
-	}()
+	defer func() { err = errors.Join(err, exampleenv.Shutdown(ctx, publisher.Shutdown)) }()
 	if _, err := publisher.Publish(ctx, topicARN, eventCardCreated, good); err != nil {
 		return fmt.Errorf("publishing the good card: %w", err)
 	}

@@ -65,6 +65,9 @@ func TestRun(t *testing.T) {
 	assert.True(t, deleted)
 }
 
+// TestRunFlags checks -timeout, -h and unknown flags.
+func TestRunFlags(t *testing.T) { exampletest.CheckFlags(t, run) }
+
 // TestProcessor checks the flaky dependency's script.
 func TestProcessor(t *testing.T) {
 	p := newProcessor(2)

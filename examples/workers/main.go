@@ -20,11 +20,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
 	"strconv"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -45,17 +41,10 @@ const (
 	defaultEvents  = 30
 	defaultWorkers = 3
 	defaultWork    = 100 * time.Millisecond
-	defaultTimeout = 30 * time.Second
 	// perWorker is how many notifications one notifier sends at once. Small,
 	// so that the load visibly spreads over the notifiers: a notifier with
 	// all its slots busy does not poll, and the others get the messages.
 	perWorker = 2
-	// pollWait is the long-poll duration. Shutdown waits for a long poll in
-	// progress instead of canceling it (SQS would still hand messages to a
-	// canceled poll and hide them for a visibility timeout), so one second
-	// keeps the exit prompt; long-running services keep the 20 s default.
-	pollWait        = time.Second
-	shutdownTimeout = 10 * time.Second
 )
 
 // NotificationRequested asks the notification service to notify a user.
@@ -66,49 +55,32 @@ type NotificationRequested struct {
 	Text   string `json:"text"`
 }
 
-func main() {
-	log := logrus.New()
-	// Ctrl-C cancels run's context, and the program stops cleanly.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], log)
-	stop()
-	if err != nil {
-		log.WithError(err).Error("workers failed") // after run's cleanup
-		os.Exit(1)
-	}
-}
+func main() { exampleenv.Main("workers", run) }
 
-// run is the whole program; args are the command-line arguments without
-// the program name.
+// run is the whole program; exampleenv.Main adds the signal handling and
+// the exit status. args are the command-line arguments without the program
+// name.
 func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error) {
 	fs := flag.NewFlagSet("workers", flag.ContinueOnError)
-	envFlags := exampleenv.RegisterFlags(fs, region)
+	envFlags := exampleenv.RegisterFlags(fs, region) // -endpoint, -aws, -region, -timeout
 	events := fs.Int("events", defaultEvents, "number of events to publish")
 	workers := fs.Int("workers", defaultWorkers, "number of competing notifiers on the queue")
 	work := fs.Duration("work", defaultWork, "how long sending one notification takes")
-	timeout := fs.Duration("timeout", defaultTimeout, "give up if not every event is handled within this time")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+		return err // flag.ErrHelp for -h, which is no failure
 	}
 	if *events < 1 || *workers < 1 || *work < 0 {
 		return fmt.Errorf("-events and -workers must be at least 1 and -work not negative")
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, *timeout, fmt.Errorf("gave up after -timeout %v: %w", *timeout, context.DeadlineExceeded))
+	// Give up if not every event is handled within -timeout.
+	ctx, cancel := envFlags.WithTimeout(ctx)
 	defer cancel()
 
-	env, err := envFlags.Setup(ctx, log)
+	env, accountID, err := envFlags.Connect(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	accountID, err := env.AccountID(ctx)
-	if err != nil {
-		return err
-	}
-	log.WithFields(logrus.Fields{"target": env.Target, "account": accountID}).Info("connected")
 
 	snsClient := sns.NewFromConfig(env.Config)
 	sqsClient := sqs.NewFromConfig(env.Config)
@@ -130,11 +102,7 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 	// as separate instances of the service would be.
 	names := make([]string, *workers)
 	var stops []func(context.Context) error
-	defer func() {
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		defer scancel()
-		err = errors.Join(err, stopAll(sctx, stops))
-	}()
+	defer func() { err = errors.Join(err, exampleenv.Shutdown(ctx, stops...)) }()
 	for i := range names {
 		names[i] = "notifier-" + strconv.Itoa(i+1)
 		stop, err := startNotifier(ctx, sqsClient, queueURL, topicARN, names[i], *work, tally, log)
@@ -153,11 +121,7 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		defer scancel()
-		err = errors.Join(err, publisher.Shutdown(sctx))
-	}()
+	defer func() { err = errors.Join(err, exampleenv.Shutdown(ctx, publisher.Shutdown)) }()
 	entries := make([]snssqs.Entry, *events)
 	for i := range entries {
 		entries[i] = snssqs.Entry{EventType: eventNotification, Event: NotificationRequested{
@@ -180,12 +144,12 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 }
 
 // startNotifier runs one notifier on the queue and returns the function
-// that stops it.
+// that stops it gracefully.
 func startNotifier(ctx context.Context, client *sqs.Client, queueURL, topicARN, name string, work time.Duration, tally *tally, log logrus.FieldLogger) (func(context.Context) error, error) {
 	wlog := log.WithField("worker", name)
 	sub, err := snssqs.NewSubscriber(client, func(o *snssqs.SubscriberOptions) {
 		o.Logger = wlog
-		o.WaitTime = pollWait
+		o.WaitTime = exampleenv.PollWait // a short long poll, for a prompt exit
 		o.Concurrency = perWorker
 		o.MaxMessages = perWorker
 		o.AllowedTopicARNs = []string{topicARN}
@@ -211,11 +175,7 @@ func startNotifier(ctx context.Context, client *sqs.Client, queueURL, topicARN, 
 	if err != nil {
 		return nil, err
 	}
-	stopped := make(chan error, 1)
-	go func() { stopped <- sub.Run(ctx) }()
-	return func(sctx context.Context) error {
-		return errors.Join(sub.Shutdown(sctx), <-stopped)
-	}, nil
+	return exampleenv.Start(ctx, sub).Stop, nil
 }
 
 // send stands for the slow part of the notification service: talking to an
@@ -229,20 +189,4 @@ func send(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// stopAll stops the notifiers at once, so that their last long polls end
-// together, and returns their errors.
-func stopAll(ctx context.Context, stops []func(context.Context) error) error {
-	errs := make([]error, len(stops))
-	var wg sync.WaitGroup
-	for i, stop := range stops {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = stop(ctx)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -17,6 +16,7 @@ import (
 // once between them, that the load is shared, and that the report adds up.
 func TestRun(t *testing.T) {
 	entries := exampletest.Run(t, run, 10*time.Second, "-events=30", "-workers=3", "-work=20ms", "-timeout=20s")
+	exampletest.AssertNoWarnings(t, entries)
 
 	sent := make(map[int]string) // seq -> worker
 	perWorker := make(map[string]int)
@@ -25,7 +25,6 @@ func TestRun(t *testing.T) {
 	handledLine := regexp.MustCompile(`^(notifier-\d) handled (\d+) events$`)
 	var total bool
 	for _, e := range entries {
-		assert.Greater(t, e.Level, logrus.WarnLevel, "unexpected %s: %s %v", e.Level, e.Message, e.Data)
 		if m := sentLine.FindStringSubmatch(e.Message); m != nil {
 			seq, _ := strconv.Atoi(m[2])
 			prev, dup := sent[seq]
@@ -48,6 +47,9 @@ func TestRun(t *testing.T) {
 	assert.Len(t, perWorker, 3, "every notifier took a share of the load: %v", perWorker)
 	assert.True(t, total, "the total is reported")
 }
+
+// TestRunFlags checks -timeout, -h and unknown flags.
+func TestRunFlags(t *testing.T) { exampletest.CheckFlags(t, run) }
 
 // TestTally checks counting, duplicates, leftovers and completion.
 func TestTally(t *testing.T) {

@@ -1,6 +1,7 @@
 // Package exampletest runs an example program's run function in a test:
 // against the embedded emulator, with its log captured, checking that it
-// returns promptly and leaves no goroutine behind.
+// returns promptly and leaves no goroutine behind. It also checks the flags
+// every example shares and the log entries of a run.
 package exampletest
 
 import (
@@ -12,10 +13,9 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 	"github.com/stretchr/testify/require"
-)
 
-// RunFunc is the signature of every example's run function.
-type RunFunc func(ctx context.Context, args []string, log logrus.FieldLogger) error
+	"github.com/snssqs/snssqs/examples/internal/exampleenv"
+)
 
 // leakGrace is how long goroutines that are already ending (HTTP
 // connections closed by the emulator's shutdown) get to exit.
@@ -24,7 +24,7 @@ const leakGrace = 5 * time.Second
 // Run calls run with args plus "-endpoint=" (the embedded emulator, even if
 // AWS_ENDPOINT_URL is set), requires it to return nil within maxDuration and
 // to leave no goroutine behind, and returns the entries it logged.
-func Run(t *testing.T, run RunFunc, maxDuration time.Duration, args ...string) []*logrus.Entry {
+func Run(t *testing.T, run exampleenv.RunFunc, maxDuration time.Duration, args ...string) []*logrus.Entry {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	log, hook := logtest.NewNullLogger()
@@ -55,14 +55,4 @@ func RequireNoLeak(t *testing.T, before int) {
 			t.Fatalf("%d goroutines before the run, %d after it:\n%s", before, runtime.NumGoroutine(), buf)
 		}
 	}
-}
-
-// Messages returns the messages of entries, in order, for assertions and
-// failure output.
-func Messages(entries []*logrus.Entry) []string {
-	out := make([]string, len(entries))
-	for i, e := range entries {
-		out[i] = e.Message
-	}
-	return out
 }

@@ -1,13 +1,8 @@
-// Package exampleenv gives the examples their AWS configuration: the
-// in-process snssqstest emulator by default, LocalStack (or any endpoint)
-// with -endpoint or AWS_ENDPOINT_URL, real AWS with -aws.
 package exampleenv
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -27,22 +22,6 @@ type Env struct {
 	Target string
 
 	closeFn func()
-}
-
-// Flags are the command-line flags every example accepts.
-type Flags struct {
-	endpoint *string
-	realAWS  *bool
-	region   *string
-}
-
-// RegisterFlags adds -endpoint, -aws and -region to fs.
-func RegisterFlags(fs *flag.FlagSet, defaultRegion string) *Flags {
-	return &Flags{
-		endpoint: fs.String("endpoint", os.Getenv("AWS_ENDPOINT_URL"), "SNS/SQS endpoint, e.g. http://localhost:4566 for LocalStack (default: $AWS_ENDPOINT_URL, else the embedded emulator)"),
-		realAWS:  fs.Bool("aws", false, "use real AWS with the default credential chain (creates resources in your account)"),
-		region:   fs.String("region", defaultRegion, "AWS region"),
-	}
 }
 
 // Setup returns the environment chosen by the flags. Call Close when done.
