@@ -128,13 +128,14 @@ func (s *Server) Region() string { return s.opts.region }
 func (s *Server) AccountID() string { return s.opts.accountID }
 
 // AWSConfig returns an aws.Config pointing at the emulator with static test
-// credentials, so sns.NewFromConfig, sqs.NewFromConfig and sts.NewFromConfig
+// credentials and the HTTP client of NewHTTPClient, so sns.NewFromConfig, sqs.NewFromConfig and sts.NewFromConfig
 // work unchanged.
 func (s *Server) AWSConfig() aws.Config {
 	return aws.Config{
 		Region:       s.opts.region,
 		BaseEndpoint: aws.String(s.url),
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		HTTPClient:   NewHTTPClient(),
 		// Long polls may last 20 s; keep the SDK's own retries, which the
 		// emulator's typed errors and fault injection exercise.
 	}
