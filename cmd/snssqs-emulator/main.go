@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/snssqs/snssqs/snssqstest"
@@ -42,8 +43,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:4566", "listen address")
 	region := fs.String("region", snssqstest.DefaultRegion, "region used in ARNs and queue URLs")
 	account := fs.String("account", snssqstest.DefaultAccountID, "account id used in ARNs, queue URLs and GetCallerIdentity")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (flushed on SIGINT/SIGTERM)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())

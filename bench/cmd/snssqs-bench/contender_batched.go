@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// batchedLoops is how many receive loops the batched ceiling runs by default.
+const batchedLoops = 4
+
+// batchedContender is the hand-tuned raw-SDK ceiling: PublishBatch of 10,
+// several receive loops of ReceiveMessage(10), DeleteMessageBatch of 10 sent
+// without blocking the next receive. It has no features (no envelope, no
+// retries policy, no visibility heartbeat): it is the cost floor.
+type batchedContender struct{}
+
+func (batchedContender) name() string { return "batched" }
+func (batchedContender) description() string {
+	return "raw aws-sdk-go-v2 ceiling: sns.PublishBatch of 10; 4 loops of sqs.ReceiveMessage(MaxNumberOfMessages=10, WaitTimeSeconds=20), sqs.DeleteMessageBatch of 10 in the background"
+}
+func (batchedContender) batchSize() int            { return 10 }
+func (batchedContender) supportsConcurrency() bool { return true }
+
+func (batchedContender) openPublisher(_ context.Context, cl awsClients, topicARN string) (publisher, error) {
+	return &batchedPublisher{sns: cl.sns, topicARN: topicARN}, nil
+}
+
+type batchedPublisher struct {
+	sns      *sns.Client
+	topicARN string
+}
+
+func (p *batchedPublisher) publish(ctx context.Context, events []benchEvent) error {
+	for len(events) > 0 {
+		chunk := events[:min(10, len(events))]
+		events = events[len(chunk):]
+		entries := make([]snstypes.PublishBatchRequestEntry, len(chunk))
+		for i, ev := range chunk {
+			body, err := json.Marshal(ev)
+			if err != nil {
+				return fmt.Errorf("encode event: %w", err)
+			}
+			entries[i] = snstypes.PublishBatchRequestEntry{
+				Id:      aws.String(strconv.Itoa(i)),
+				Message: aws.String(string(body)),
+				MessageAttributes: map[string]snstypes.MessageAttributeValue{
+					eventTypeAttribute: {DataType: aws.String("String"), StringValue: aws.String(eventType)},
+				},
+			}
+		}
+		out, err := p.sns.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: aws.String(p.topicARN), PublishBatchRequestEntries: entries})
+		if err != nil {
+			return fmt.Errorf("sns.PublishBatch: %w", err)
+		}
+		if len(out.Failed) > 0 {
+			f := out.Failed[0]
+			return fmt.Errorf("sns.PublishBatch: %d entries failed, first %s: %s", len(out.Failed), aws.ToString(f.Code), aws.ToString(f.Message))
+		}
+	}
+	return nil
+}
+
+func (p *batchedPublisher) close(context.Context) error { return nil }
+
+// startConsumer runs batchedLoops receive loops, or enough loops of 10 to
+// reach spec.concurrency when it is set; with a concurrency the ten messages
+// of a receive are handled in parallel.
+func (batchedContender) startConsumer(ctx context.Context, cl awsClients, spec consumerSpec, h handlerFunc) (consumer, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	c := &loopConsumer{cancel: cancel}
+	loops := batchedLoops
+	parallel := spec.concurrency > 0
+	if parallel {
+		loops = (spec.concurrency + 9) / 10
+	}
+	var deletes sync.WaitGroup
+	for range loops {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			defer deletes.Wait()
+			for ctx.Err() == nil {
+				out, err := cl.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+					QueueUrl:              aws.String(spec.queueURL),
+					MaxNumberOfMessages:   10,
+					WaitTimeSeconds:       20,
+					MessageAttributeNames: []string{"All"},
+					MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{
+						sqstypes.MessageSystemAttributeNameApproximateReceiveCount,
+					},
+				})
+				if err != nil {
+					c.recordErr(ctx, fmt.Errorf("sqs.ReceiveMessage: %w", err))
+					continue
+				}
+				ok := make([]bool, len(out.Messages))
+				handle := func(i int) {
+					ev, err := decodeNotification(aws.ToString(out.Messages[i].Body))
+					if err != nil {
+						c.recordErr(ctx, err)
+						return
+					}
+					ok[i] = h(ctx, ev, receiveCount(out.Messages[i].Attributes)) == nil
+				}
+				if parallel {
+					var hw sync.WaitGroup
+					for i := range out.Messages {
+						hw.Go(func() { handle(i) })
+					}
+					hw.Wait()
+				} else {
+					for i := range out.Messages {
+						handle(i)
+					}
+				}
+				var entries []sqstypes.DeleteMessageBatchRequestEntry
+				for i, m := range out.Messages {
+					if ok[i] {
+						entries = append(entries, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
+					}
+				}
+				if len(entries) == 0 {
+					continue
+				}
+				deletes.Go(func() {
+					// Deletes outlive the receive context so stopping flushes them.
+					dctx := context.WithoutCancel(ctx)
+					out, err := cl.sqs.DeleteMessageBatch(dctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(spec.queueURL), Entries: entries})
+					switch {
+					case err != nil:
+						c.recordErr(dctx, fmt.Errorf("sqs.DeleteMessageBatch: %w", err))
+					case len(out.Failed) > 0:
+						c.recordErr(dctx, fmt.Errorf("sqs.DeleteMessageBatch: %d entries failed", len(out.Failed)))
+					}
+				})
+			}
+		}()
+	}
+	return c, nil
+}

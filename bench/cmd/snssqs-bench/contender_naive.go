@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// naiveContender is the raw SDK used the way a typical hand-rolled library
+// does it: one Publish per event, one receive loop asking for one message at
+// a time (long polling), handling it inline and deleting it with
+// DeleteMessage.
+type naiveContender struct{}
+
+func (naiveContender) name() string { return "naive" }
+func (naiveContender) description() string {
+	return "raw aws-sdk-go-v2: sns.Publish per event; one loop of sqs.ReceiveMessage(MaxNumberOfMessages=1, WaitTimeSeconds=20), handle inline, sqs.DeleteMessage"
+}
+func (naiveContender) batchSize() int            { return 1 }
+func (naiveContender) supportsConcurrency() bool { return false }
+
+func (naiveContender) openPublisher(_ context.Context, cl awsClients, topicARN string) (publisher, error) {
+	return &naivePublisher{sns: cl.sns, topicARN: topicARN}, nil
+}
+
+type naivePublisher struct {
+	sns      *sns.Client
+	topicARN string
+}
+
+func (p *naivePublisher) publish(ctx context.Context, events []benchEvent) error {
+	for _, ev := range events {
+		body, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+		if _, err := p.sns.Publish(ctx, &sns.PublishInput{
+			TopicArn: aws.String(p.topicARN),
+			Message:  aws.String(string(body)),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{
+				eventTypeAttribute: {DataType: aws.String("String"), StringValue: aws.String(eventType)},
+			},
+		}); err != nil {
+			return fmt.Errorf("sns.Publish: %w", err)
+		}
+	}
+	return nil
+}
+
+func (p *naivePublisher) close(context.Context) error { return nil }
+
+func (naiveContender) startConsumer(ctx context.Context, cl awsClients, spec consumerSpec, h handlerFunc) (consumer, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	c := &loopConsumer{cancel: cancel}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for ctx.Err() == nil {
+			out, err := cl.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+				QueueUrl:              aws.String(spec.queueURL),
+				MaxNumberOfMessages:   1,
+				WaitTimeSeconds:       20,
+				MessageAttributeNames: []string{"All"},
+				MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{
+					sqstypes.MessageSystemAttributeNameApproximateReceiveCount,
+				},
+			})
+			if err != nil {
+				c.recordErr(ctx, fmt.Errorf("sqs.ReceiveMessage: %w", err))
+				continue
+			}
+			for _, m := range out.Messages {
+				ev, err := decodeNotification(aws.ToString(m.Body))
+				if err != nil {
+					c.recordErr(ctx, err)
+					continue
+				}
+				if h(ctx, ev, receiveCount(m.Attributes)) != nil {
+					continue
+				}
+				// The delete outlives the receive context: stopping must
+				// not lose the acknowledgement of a handled message.
+				dctx := context.WithoutCancel(ctx)
+				if _, err := cl.sqs.DeleteMessage(dctx, &sqs.DeleteMessageInput{
+					QueueUrl: aws.String(spec.queueURL), ReceiptHandle: m.ReceiptHandle,
+				}); err != nil {
+					c.recordErr(dctx, fmt.Errorf("sqs.DeleteMessage: %w", err))
+				}
+			}
+		}
+	}()
+	return c, nil
+}
+
+// loopConsumer is a set of receive goroutines stopped by cancelling their
+// context. It keeps the first error that was not caused by stopping.
+type loopConsumer struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	err    error
+}
+
+func (c *loopConsumer) recordErr(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		return // stopping: errors from cancelled calls are expected
+	}
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+}
+
+func (c *loopConsumer) stop(ctx context.Context) error {
+	c.cancel()
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("receive loops did not stop: %w", ctx.Err())
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil && !errors.Is(c.err, context.Canceled) {
+		return c.err
+	}
+	return nil
+}
