@@ -21,11 +21,13 @@ import (
 // The batcher coalesces concurrent publishes to one topic into PublishBatch
 // requests by group commit:
 //
-//   - Each topic has at most maxInFlight requests in flight. While a slot is
-//     free, queued messages are sent at once, so a lone Publish adds no
-//     latency (a request of one message uses the plain Publish API).
-//   - While every slot is busy, new messages queue; when a slot frees, up to
-//     10 of them (and at most MaxSNSMessageSize bytes) go in one request.
+//   - A message to an idle topic (no request in flight) is sent at once, so
+//     a lone Publish adds no latency (a request of one message uses the
+//     plain Publish API).
+//   - While a request is in flight, new messages queue. A full batch (10
+//     messages, or MaxSNSMessageSize bytes) goes out beside it, up to
+//     maxInFlight requests per topic; a partial batch waits until a request
+//     completes and then goes out whole.
 //   - With linger > 0, a batch of fewer than 10 waits until its oldest
 //     message has been queued for linger, unless the batcher is closing.
 //   - On FIFO topics a message group is never in two requests at once, and
@@ -189,6 +191,12 @@ func (b *batcher) dispatchLocked(tq *topicQueue) {
 		batch, full := b.collectLocked(tq)
 		if len(batch) == 0 {
 			return // every queued message waits for its group
+		}
+		if !full && tq.inFlight > 0 && !b.closed {
+			// Group commit: while a request is in flight only full batches
+			// go out beside it; the rest gathers until a request completes.
+			// An idle topic sends at once, so light load waits for nothing.
+			return
 		}
 		if !full && b.linger > 0 && !b.closed {
 			if wait := tq.head.enqueued.Add(b.linger).Sub(b.clock.Now()); wait > 0 {

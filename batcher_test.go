@@ -121,28 +121,48 @@ func TestBatcherCoalescesWhileRequestInFlight(t *testing.T) {
 	assert.ElementsMatch(t, append(expectedEventIDs(25), "first"), f.sentEnvelopeIDs())
 }
 
-func TestBatcherSendsAtOnceWhileSlotsAreFree(t *testing.T) {
+func TestBatcherGathersWhileRequestInFlight(t *testing.T) {
 	f := &fakeSNS{}
 	held := holdCalls(f)
 	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 3 })
+
+	first := publishAsync(context.Background(), p, pubTopic, "ev-0")
+	h0 := <-held
+	assert.Equal(t, []string{"ev-0"}, entryIDs(h0.call), "an idle topic sends at once")
+
 	var outcomes []<-chan publishOutcome
-	var hs []heldCall
-	for i := 0; i < 3; i++ {
+	var want []string
+	for i := 1; i <= 9; i++ {
 		outcomes = append(outcomes, publishAsync(context.Background(), p, pubTopic, fmt.Sprintf("ev-%d", i)))
-		hs = append(hs, <-held) // each is sent before the next is published
+		want = append(want, fmt.Sprintf("ev-%d", i))
 	}
-	fourth := publishAsync(context.Background(), p, pubTopic, "ev-3")
-	pubWaitUntil(t, "the fourth message waits for a slot", func() bool { return queuedCount(p, pubTopic) == 1 })
-	hs[1].release <- nil
-	h := <-held
-	assert.Equal(t, []string{"ev-3"}, entryIDs(h.call), "a freed slot takes the queued message")
-	h.release <- nil
-	hs[0].release <- nil
-	hs[2].release <- nil
-	for i, ch := range append(outcomes, fourth) {
-		r := <-ch
-		require.NoError(t, r.err)
-		assert.Equal(t, fmt.Sprintf("mid-ev-%d", i), r.id)
+	pubWaitUntil(t, "partial batches gather while a request is in flight", func() bool { return queuedCount(p, pubTopic) == 9 })
+	select {
+	case h := <-held:
+		t.Fatalf("a partial batch was sent beside an in-flight request: %v", entryIDs(h.call))
+	default:
+	}
+
+	outcomes = append(outcomes, publishAsync(context.Background(), p, pubTopic, "ev-10"))
+	want = append(want, "ev-10")
+	h1 := <-held
+	assert.ElementsMatch(t, want, entryIDs(h1.call), "a full batch goes out beside the in-flight request")
+
+	last := publishAsync(context.Background(), p, pubTopic, "ev-11")
+	pubWaitUntil(t, "the next message gathers", func() bool { return queuedCount(p, pubTopic) == 1 })
+	h0.release <- nil
+	require.NoError(t, (<-first).err)
+	select {
+	case h := <-held:
+		t.Fatalf("a partial batch was sent while a request is still in flight: %v", entryIDs(h.call))
+	default:
+	}
+	h1.release <- nil
+	h2 := <-held
+	assert.Equal(t, []string{"ev-11"}, entryIDs(h2.call), "what gathered goes out when the topic is idle again")
+	h2.release <- nil
+	for _, ch := range append(outcomes, last) {
+		require.NoError(t, (<-ch).err)
 	}
 }
 

@@ -52,16 +52,16 @@ type PublisherOptions struct {
 	// standard topics. Default: empty, so FIFO messages need WithGroupID.
 	DefaultGroupID string
 
-	// Linger is how long the batcher waits for more messages to a topic
-	// before sending a batch of fewer than 10 when a request slot is free.
-	// Zero sends as soon as a request slot is free, adding no latency at
-	// light load. Default: 0.
+	// Linger is how long the batcher waits for more messages to an idle
+	// topic before sending a batch of fewer than 10. Zero sends a message to
+	// an idle topic at once, adding no latency at light load. Default: 0.
 	Linger time.Duration
 
 	// MaxInFlightBatches is the maximum number of concurrent SNS requests
-	// per topic made by Publish and PublishBatch. Messages published while
-	// all slots are busy wait and are coalesced into batches of up to 10.
-	// Default: DefaultMaxInFlightBatches (8).
+	// per topic made by Publish and PublishBatch. A message to an idle topic
+	// is sent at once; while a request is in flight, messages gather into
+	// batches of up to 10, and only full batches go out beside it, up to
+	// this many at a time (group commit). Default: DefaultMaxInFlightBatches (8).
 	MaxInFlightBatches int
 
 	// MaxMessageSize is the largest message accepted, in bytes, counted as

@@ -89,11 +89,13 @@ func loadAWSConfig(ctx context.Context, endpoint string, counter *requestCounter
 		config.WithBaseEndpoint(endpoint),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("bench", "bench", "")),
 		config.WithAPIOptions([]func(*middleware.Stack) error{counter.countMiddleware}),
-		config.WithHTTPClient(snssqstest.NewHTTPClient()),
 	)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
+	// Set after loading: LoadDefaultConfig would try to add AWS_CA_BUNDLE's
+	// roots to it, which only its own buildable client supports.
+	cfg.HTTPClient = snssqstest.NewHTTPClient()
 	return cfg, nil
 }
 
