@@ -434,12 +434,36 @@ func (p *poller) acquireSlots() int {
 		select {
 		case <-p.slots:
 			n++
+			continue
 		default:
+		}
+		break
+	}
+	if n == p.s.opts.MaxMessages || p.s.opts.MaxMessages > p.s.opts.Concurrency {
+		return n
+	}
+	// Some workers are busy: give them receiveGather to finish, so that a
+	// loaded queue is received from in full batches rather than one message
+	// per request. It shapes batch sizes only, so it runs on real time.
+	t := time.NewTimer(receiveGather)
+	defer t.Stop()
+	for n < p.s.opts.MaxMessages {
+		select {
+		case <-p.slots:
+			n++
+		case <-t.C:
 			return n
+		case <-p.recvCtx.Done():
+			p.releaseSlots(n)
+			return 0
 		}
 	}
 	return n
 }
+
+// receiveGather is how long a receive waits for busy workers to free up
+// before asking for fewer than MaxMessages messages.
+const receiveGather = 2 * time.Millisecond
 
 func (p *poller) releaseSlots(n int) {
 	for range n {
