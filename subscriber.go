@@ -463,7 +463,7 @@ func (p *poller) acquireSlots() int {
 
 // receiveGather is how long a receive waits for busy workers to free up
 // before asking for fewer than MaxMessages messages.
-const receiveGather = 2 * time.Millisecond
+const receiveGather = 500 * time.Microsecond
 
 func (p *poller) releaseSlots(n int) {
 	for range n {
