@@ -1,6 +1,7 @@
 package snssqs
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -41,49 +42,44 @@ func jsonObject(body []byte) map[string]json.RawMessage {
 	return keys
 }
 
-// jsonString decodes a JSON string member.
-func jsonString(v json.RawMessage) (string, bool) {
-	if s, ok := plainJSONString(v); ok {
-		return s, true
-	}
-	var s string
-	return s, json.Unmarshal(v, &s) == nil
+// notificationWire is the notification JSON as decoded; Message is a pointer
+// to tell an absent Message from an empty one.
+type notificationWire struct {
+	Type              string
+	MessageID         string `json:"MessageId"`
+	TopicArn          string
+	Message           *string
+	MessageAttributes map[string]snsAttribute
 }
 
-// parseSNSNotification reports whether the object with members keys is an
-// SNS notification and, if so, returns it. Keys are matched exactly
-// (encoding/json alone would match a CloudEvents "type" to "Type"), so a raw
-// JSON body is not mistaken for a notification unless it carries Type
-// "Notification", a MessageId, a TopicArn and a string Message.
-func parseSNSNotification(keys map[string]json.RawMessage) (*snsNotification, bool, error) {
-	if keys == nil {
+// notificationKeys are the members that mark a body as an SNS notification,
+// spelled exactly: encoding/json alone would also match a CloudEvents "type"
+// to "Type".
+var notificationKeys = [][]byte{[]byte(`"Type"`), []byte(`"MessageId"`), []byte(`"TopicArn"`), []byte(`"Message"`)}
+
+// parseSNSNotification reports whether body is an SNS notification and, if
+// so, returns it: a JSON object whose Type is "Notification", with a
+// MessageId, a TopicArn and a string Message, the keys spelled as SNS spells
+// them. Most bodies are rejected by a byte search before any JSON decoding.
+// (A producer can always send a body shaped like a notification; the
+// subscriber's AllowedTopicARNs is the defense against forged ones.)
+func parseSNSNotification(body []byte) (*snsNotification, bool, error) {
+	if !bytes.Contains(body, []byte(`"Notification"`)) {
 		return nil, false, nil
 	}
-	if typ, ok := jsonString(keys["Type"]); !ok || typ != "Notification" {
-		return nil, false, nil
-	}
-	for _, k := range []string{"MessageId", "TopicArn", "Message"} {
-		if _, ok := keys[k]; !ok {
+	for _, k := range notificationKeys {
+		if !bytes.Contains(body, k) {
 			return nil, false, nil
 		}
 	}
-	var n snsNotification
-	var ok [3]bool
-	n.MessageID, ok[0] = jsonString(keys["MessageId"])
-	n.TopicArn, ok[1] = jsonString(keys["TopicArn"])
-	n.Message, ok[2] = jsonString(keys["Message"])
-	if ok != [3]bool{true, true, true} {
-		return nil, true, fmt.Errorf("%w: SNS notification with a non-string MessageId, TopicArn or Message", ErrMalformedMessage)
+	var w notificationWire
+	if err := json.Unmarshal(body, &w); err != nil || w.Type != "Notification" || w.Message == nil {
+		return nil, false, nil
 	}
-	if n.TopicArn == "" || n.MessageID == "" {
+	if w.TopicArn == "" || w.MessageID == "" {
 		return nil, true, fmt.Errorf("%w: SNS notification without TopicArn or MessageId", ErrMalformedMessage)
 	}
-	if attrs, present := keys["MessageAttributes"]; present && string(attrs) != "null" {
-		if err := json.Unmarshal(attrs, &n.MessageAttributes); err != nil {
-			return nil, true, fmt.Errorf("%w: SNS notification MessageAttributes: %v", ErrMalformedMessage, err)
-		}
-	}
-	return &n, true, nil
+	return &snsNotification{MessageID: w.MessageID, TopicArn: w.TopicArn, Message: *w.Message, MessageAttributes: w.MessageAttributes}, true, nil
 }
 
 // DecodeSQSMessage decodes a message received from queueURL with the SQS
@@ -135,8 +131,7 @@ func decodeSQSMessage(queueURL string, sm types.Message, allowed map[string]stru
 	if sm.Body != nil {
 		body = []byte(*sm.Body)
 	}
-	keys := jsonObject(body)
-	n, isNotification, err := parseSNSNotification(keys)
+	n, isNotification, err := parseSNSNotification(body)
 	if err != nil {
 		m.Data = body
 		return m, err
@@ -151,7 +146,6 @@ func decodeSQSMessage(queueURL string, sm types.Message, allowed map[string]stru
 			}
 		}
 		body = []byte(n.Message)
-		keys = jsonObject(body)
 		if len(n.MessageAttributes) > 0 {
 			m.Attributes = make(map[string]Attribute, len(n.MessageAttributes))
 			for k, v := range n.MessageAttributes {
@@ -168,7 +162,7 @@ func decodeSQSMessage(queueURL string, sm types.Message, allowed map[string]stru
 			}
 		}
 	}
-	if err := decodeEnvelope(m, body, keys); err != nil {
+	if err := decodeEnvelope(m, body, jsonObject(body)); err != nil {
 		return m, err
 	}
 	return m, nil
