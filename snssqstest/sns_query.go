@@ -1,9 +1,7 @@
 package snssqstest
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/xml"
 	"maps"
 	"net/http"
 	"net/url"
@@ -74,10 +72,6 @@ func (n *snsService) serveQuery(w http.ResponseWriter, r *http.Request, action s
 }
 
 // ---- wire structures ----
-
-type snsResponseMetadata struct {
-	RequestID string `xml:"RequestId"`
-}
 
 type snsCreateTopicResult struct {
 	TopicArn string
@@ -160,43 +154,25 @@ type snsListTagsResult struct {
 // <ResponseMetadata/></ActionResponse>; actions without output omit the
 // result element, as AWS does.
 func writeSNSResult(w http.ResponseWriter, action string, result any) {
-	var buf bytes.Buffer
-	buf.WriteString(`<` + action + `Response xmlns="` + snsXMLNamespace + `">`)
-	enc := xml.NewEncoder(&buf)
-	if result != nil {
-		if err := enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
-			writeSNSError(w, &snsError{status: http.StatusInternalServerError, code: "InternalError", message: err.Error()})
-			return
-		}
+	body, err := queryResponseBody(snsXMLNamespace, action, uuid.NewString(), result)
+	if err != nil {
+		writeSNSError(w, &snsError{status: http.StatusInternalServerError, code: "InternalError", message: err.Error()})
+		return
 	}
-	_ = enc.EncodeElement(snsResponseMetadata{RequestID: uuid.NewString()}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
-	_ = enc.Flush()
-	buf.WriteString(`</` + action + `Response>`)
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("X-Amzn-RequestId", uuid.NewString())
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
 }
 
 // writeSNSError writes an ErrorResponse; the SDK maps <Code> to its typed
 // errors (NotFound → *types.NotFoundException, and so on).
 func writeSNSError(w http.ResponseWriter, e *snsError) {
-	type errorXML struct {
-		Type    string
-		Code    string
-		Message string
-	}
-	type errorResponse struct {
-		XMLName   xml.Name `xml:"ErrorResponse"`
-		Xmlns     string   `xml:"xmlns,attr"`
-		Error     errorXML
-		RequestID string `xml:"RequestId"`
-	}
 	typ := "Sender"
 	if e.status >= 500 {
 		typ = "Receiver"
 	}
-	body, _ := xml.Marshal(errorResponse{Xmlns: snsXMLNamespace, Error: errorXML{Type: typ, Code: e.code, Message: e.message}, RequestID: uuid.NewString()})
+	body := queryErrorBody(snsXMLNamespace, typ, e.code, e.message, uuid.NewString())
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(e.status)
 	_, _ = w.Write(body)

@@ -515,8 +515,8 @@ func (q *sqsService) receiveMessage(ctx context.Context, r receiveRequest) ([]re
 		opts.wait = time.Duration(*r.Wait) * time.Second
 	}
 	if r.Visibility != nil {
-		if *r.Visibility < 0 || *r.Visibility > maxVisibilityTimeout {
-			return nil, errInvalidParameterValue("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200, if provided.", *r.Visibility)
+		if err := validateVisibility(*r.Visibility); err != nil {
+			return nil, err
 		}
 		opts.visibility = time.Duration(*r.Visibility) * time.Second
 	}
@@ -548,11 +548,22 @@ type handleEntry struct {
 }
 
 func (q *sqsService) deleteMessageBatch(queueURL string, entries []handleEntry) ([]string, []batchFailure, *sqsError) {
+	return q.handleBatch(queueURL, "DeleteMessageBatchRequestEntry", entries, func(x *queue, e handleEntry) *sqsError {
+		return x.deleteMessage(e.ReceiptHandle)
+	})
+}
+
+// handleBatch is the shared body of DeleteMessageBatch and
+// ChangeMessageVisibilityBatch: it resolves the queue, validates the batch
+// ids (entryName names the entry in the EmptyBatchRequest message), then
+// applies apply to every entry that carries a receipt handle, collecting
+// the ids that succeeded and a failure per entry that did not.
+func (q *sqsService) handleBatch(queueURL, entryName string, entries []handleEntry, apply func(*queue, handleEntry) *sqsError) ([]string, []batchFailure, *sqsError) {
 	x, err := q.resolve(queueURL)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := validateBatchIDs(handleIDs(entries), "DeleteMessageBatchRequestEntry"); err != nil {
+	if err := validateBatchIDs(handleIDs(entries), entryName); err != nil {
 		return nil, nil, err
 	}
 	var ok []string
@@ -562,7 +573,7 @@ func (q *sqsService) deleteMessageBatch(queueURL string, entries []handleEntry) 
 			failed = append(failed, failureOf(e.ID, errMissingParameter("ReceiptHandle")))
 			continue
 		}
-		if err := x.deleteMessage(e.ReceiptHandle); err != nil {
+		if err := apply(x, e); err != nil {
 			failed = append(failed, failureOf(e.ID, err))
 			continue
 		}
@@ -582,42 +593,32 @@ func (q *sqsService) changeMessageVisibility(queueURL, handle string, visibility
 	if visibility == nil {
 		return errMissingParameter("VisibilityTimeout")
 	}
-	if *visibility < 0 || *visibility > maxVisibilityTimeout {
-		return errInvalidParameterValue("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200, if provided.", *visibility)
+	if err := validateVisibility(*visibility); err != nil {
+		return err
 	}
 	return x.changeVisibility(handle, time.Duration(*visibility)*time.Second)
 }
 
 func (q *sqsService) changeMessageVisibilityBatch(queueURL string, entries []handleEntry) ([]string, []batchFailure, *sqsError) {
-	x, err := q.resolve(queueURL)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := validateBatchIDs(handleIDs(entries), "ChangeMessageVisibilityBatchRequestEntry"); err != nil {
-		return nil, nil, err
-	}
-	var ok []string
-	var failed []batchFailure
-	for _, e := range entries {
-		if e.ReceiptHandle == "" {
-			failed = append(failed, failureOf(e.ID, errMissingParameter("ReceiptHandle")))
-			continue
-		}
+	return q.handleBatch(queueURL, "ChangeMessageVisibilityBatchRequestEntry", entries, func(x *queue, e handleEntry) *sqsError {
 		v := 0
 		if e.Visibility != nil {
 			v = *e.Visibility
 		}
-		if v < 0 || v > maxVisibilityTimeout {
-			failed = append(failed, failureOf(e.ID, errInvalidParameterValue("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200, if provided.", v)))
-			continue
+		if err := validateVisibility(v); err != nil {
+			return err
 		}
-		if err := x.changeVisibility(e.ReceiptHandle, time.Duration(v)*time.Second); err != nil {
-			failed = append(failed, failureOf(e.ID, err))
-			continue
-		}
-		ok = append(ok, e.ID)
+		return x.changeVisibility(e.ReceiptHandle, time.Duration(v)*time.Second)
+	})
+}
+
+// validateVisibility checks a VisibilityTimeout in seconds against SQS's
+// 0..43200 range.
+func validateVisibility(seconds int) *sqsError {
+	if seconds < 0 || seconds > maxVisibilityTimeout {
+		return errInvalidParameterValue("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200, if provided.", seconds)
 	}
-	return ok, failed, nil
+	return nil
 }
 
 func handleIDs(entries []handleEntry) []string {

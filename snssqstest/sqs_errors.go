@@ -111,6 +111,13 @@ func errInvalidAction(action string) *sqsError {
 		"The action %s is not valid for this endpoint.", action)
 }
 
+// errUnknownOperation is the JSON protocol's answer to an unknown X-Amz-Target
+// operation: coral's UnknownOperationException, whose query code is InvalidAction.
+func errUnknownOperation(op string) *sqsError {
+	return newSQSError("UnknownOperationException", "InvalidAction", http.StatusBadRequest,
+		"The action %s is not valid for this endpoint.", op)
+}
+
 func errSerialization(format string, args ...any) *sqsError {
 	return newSQSError("SerializationException", "SerializationException", http.StatusBadRequest, format, args...)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 )
@@ -239,6 +238,26 @@ func decodeEntries[T any](raw json.RawMessage, entryName string) ([]T, *sqsError
 	return out, nil
 }
 
+// jsonHandleBatch serves DeleteMessageBatch or ChangeMessageVisibilityBatch
+// in the JSON protocol: the queue is resolved before the entries are decoded
+// (so a missing queue is reported before a malformed batch), then run
+// applies the decoded entries.
+func (q *sqsService) jsonHandleBatch(req *jsonRequest, entryName string,
+	run func(queueURL string, entries []handleEntry) ([]string, []batchFailure, *sqsError)) (any, *sqsError) {
+	if _, err := q.resolve(req.QueueURL); err != nil {
+		return nil, err
+	}
+	raw, err := decodeEntries[jsonHandleEntry](req.Entries, entryName)
+	if err != nil {
+		return nil, err
+	}
+	ok, failed, err := run(req.QueueURL, toHandleEntries(raw))
+	if err != nil {
+		return nil, err
+	}
+	return jsonBatchResult[jsonIDEntry]{Successful: toIDEntries(ok), Failed: toJSONFailures(failed)}, nil
+}
+
 func (q *sqsService) dispatchJSON(ctx context.Context, r *http.Request, op string, req *jsonRequest) (any, *sqsError) {
 	switch op {
 	case "CreateQueue":
@@ -355,36 +374,13 @@ func (q *sqsService) dispatchJSON(ctx context.Context, r *http.Request, op strin
 	case "DeleteMessage":
 		return nil, q.deleteMessage(req.QueueURL, req.ReceiptHandle)
 	case "DeleteMessageBatch":
-		if _, err := q.resolve(req.QueueURL); err != nil {
-			return nil, err
-		}
-		raw, err := decodeEntries[jsonHandleEntry](req.Entries, "DeleteMessageBatchRequestEntry")
-		if err != nil {
-			return nil, err
-		}
-		ok, failed, err := q.deleteMessageBatch(req.QueueURL, toHandleEntries(raw))
-		if err != nil {
-			return nil, err
-		}
-		return jsonBatchResult[jsonIDEntry]{Successful: toIDEntries(ok), Failed: toJSONFailures(failed)}, nil
+		return q.jsonHandleBatch(req, "DeleteMessageBatchRequestEntry", q.deleteMessageBatch)
 	case "ChangeMessageVisibility":
 		return nil, q.changeMessageVisibility(req.QueueURL, req.ReceiptHandle, req.VisibilityTimeout)
 	case "ChangeMessageVisibilityBatch":
-		if _, err := q.resolve(req.QueueURL); err != nil {
-			return nil, err
-		}
-		raw, err := decodeEntries[jsonHandleEntry](req.Entries, "ChangeMessageVisibilityBatchRequestEntry")
-		if err != nil {
-			return nil, err
-		}
-		ok, failed, err := q.changeMessageVisibilityBatch(req.QueueURL, toHandleEntries(raw))
-		if err != nil {
-			return nil, err
-		}
-		return jsonBatchResult[jsonIDEntry]{Successful: toIDEntries(ok), Failed: toJSONFailures(failed)}, nil
+		return q.jsonHandleBatch(req, "ChangeMessageVisibilityBatchRequestEntry", q.changeMessageVisibilityBatch)
 	case "AddPermission", "RemovePermission", "StartMessageMoveTask", "CancelMessageMoveTask", "ListMessageMoveTasks":
 		return nil, errUnsupportedOperation("%s is not supported by snssqstest.", op)
 	}
-	return nil, &sqsError{shape: "UnknownOperationException", queryCode: "InvalidAction", status: http.StatusBadRequest, sender: true,
-		message: fmt.Sprintf("The action %s is not valid for this endpoint.", op)}
+	return nil, errUnknownOperation(op)
 }

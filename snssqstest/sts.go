@@ -1,7 +1,6 @@
 package snssqstest
 
 import (
-	"encoding/xml"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -19,22 +18,8 @@ func serveSTS(w http.ResponseWriter, r *http.Request, action, accountID string) 
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	if action != "GetCallerIdentity" {
-		type errorXML struct {
-			Type    string
-			Code    string
-			Message string
-		}
-		type errorResponse struct {
-			XMLName   xml.Name `xml:"ErrorResponse"`
-			Xmlns     string   `xml:"xmlns,attr"`
-			Error     errorXML
-			RequestID string `xml:"RequestId"`
-		}
-		body, _ := xml.Marshal(errorResponse{
-			Xmlns:     stsXMLNamespace,
-			Error:     errorXML{Type: "Sender", Code: "InvalidAction", Message: "Could not find operation " + action + " for version 2011-06-15"},
-			RequestID: requestID,
-		})
+		body := queryErrorBody(stsXMLNamespace, "Sender", "InvalidAction",
+			"Could not find operation "+action+" for version 2011-06-15", requestID)
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write(body)
 		return
@@ -44,20 +29,9 @@ func serveSTS(w http.ResponseWriter, r *http.Request, action, accountID string) 
 		UserId  string
 		Account string
 	}
-	type metadata struct {
-		RequestID string `xml:"RequestId"`
-	}
-	type response struct {
-		XMLName  xml.Name `xml:"GetCallerIdentityResponse"`
-		Xmlns    string   `xml:"xmlns,attr"`
-		Result   result   `xml:"GetCallerIdentityResult"`
-		Metadata metadata `xml:"ResponseMetadata"`
-	}
-	body, _ := xml.Marshal(response{
-		Xmlns:    stsXMLNamespace,
-		Result:   result{Arn: "arn:aws:iam::" + accountID + ":root", UserId: accountID, Account: accountID},
-		Metadata: metadata{RequestID: requestID},
-	})
+	// result is a struct of strings: encoding it cannot fail.
+	body, _ := queryResponseBody(stsXMLNamespace, action, requestID,
+		result{Arn: "arn:aws:iam::" + accountID + ":root", UserId: accountID, Account: accountID})
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }
