@@ -69,6 +69,66 @@ func entryIDs(c fakeCall) []string {
 	return ids
 }
 
+// heldPublisher returns a publisher over f whose requests are held until
+// released through the returned channel, with at most maxInFlight requests
+// in flight per topic.
+func heldPublisher(t *testing.T, f *fakeSNS, maxInFlight int) (*Publisher, <-chan heldCall) {
+	t.Helper()
+	held := holdCalls(f)
+	return newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = maxInFlight }), held
+}
+
+// lingeringPublisher returns a publisher over f on a fake clock that lingers
+// for linger before sending a partial batch.
+func lingeringPublisher(t *testing.T, f *fakeSNS, linger time.Duration) (*Publisher, *clock.Fake) {
+	t.Helper()
+	clk := clock.NewFake(pubTestStart)
+	return newTestPublisher(t, f, func(o *PublisherOptions) {
+		o.Clock = clk
+		o.Linger = linger
+	}), clk
+}
+
+// publishMany publishes events ev-0 … ev-(n-1) to pubTopic, each from its
+// own goroutine.
+func publishMany(ctx context.Context, p *Publisher, n int) []<-chan publishOutcome {
+	outcomes := make([]<-chan publishOutcome, n)
+	for i := range outcomes {
+		outcomes[i] = publishAsync(ctx, p, pubTopic, fmt.Sprintf("ev-%d", i))
+	}
+	return outcomes
+}
+
+// waitQueued waits until n messages wait in pubTopic's queue.
+func waitQueued(t *testing.T, p *Publisher, n int) {
+	t.Helper()
+	pubWaitUntil(t, fmt.Sprintf("%d messages are queued", n), func() bool { return queuedCount(p, pubTopic) == n })
+}
+
+// queueBehindFirst publishes "first" and holds its request, then queues n
+// more messages (ev-0 …) behind it and waits until they all wait in
+// pubTopic's queue. It returns the outcomes and the held request of "first".
+func queueBehindFirst(t *testing.T, p *Publisher, held <-chan heldCall, n int) (<-chan publishOutcome, heldCall, []<-chan publishOutcome) {
+	t.Helper()
+	first := publishAsync(context.Background(), p, pubTopic, "first")
+	h := <-held
+	assert.Equal(t, []string{"first"}, entryIDs(h.call))
+	outcomes := publishMany(context.Background(), p, n)
+	waitQueued(t, p, n)
+	return first, h, outcomes
+}
+
+// requireMessageIDs requires every outcome of publishMany to succeed with
+// its own message id.
+func requireMessageIDs(t *testing.T, outcomes []<-chan publishOutcome) {
+	t.Helper()
+	for i, ch := range outcomes {
+		r := <-ch
+		require.NoError(t, r.err)
+		assert.Equal(t, fmt.Sprintf("mid-ev-%d", i), r.id, "each caller gets its own message id")
+	}
+}
+
 func TestBatcherLonePublishIsSentAtOnce(t *testing.T) {
 	f := &fakeSNS{}
 	clk := clock.NewFake(pubTestStart)
@@ -84,19 +144,8 @@ func TestBatcherLonePublishIsSentAtOnce(t *testing.T) {
 
 func TestBatcherCoalescesWhileRequestInFlight(t *testing.T) {
 	f := &fakeSNS{}
-	held := holdCalls(f)
-	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
-	ctx := context.Background()
-
-	first := publishAsync(ctx, p, pubTopic, "first")
-	h := <-held
-	assert.Equal(t, []string{"first"}, entryIDs(h.call))
-
-	outcomes := make([]<-chan publishOutcome, 25)
-	for i := range outcomes {
-		outcomes[i] = publishAsync(ctx, p, pubTopic, fmt.Sprintf("ev-%d", i))
-	}
-	pubWaitUntil(t, "25 messages are queued", func() bool { return queuedCount(p, pubTopic) == 25 })
+	p, held := heldPublisher(t, f, 1)
+	first, h, outcomes := queueBehindFirst(t, p, held, 25)
 
 	h.release <- nil
 	var sizes []int
@@ -112,19 +161,14 @@ func TestBatcherCoalescesWhileRequestInFlight(t *testing.T) {
 	r := <-first
 	require.NoError(t, r.err)
 	assert.Equal(t, "mid-first", r.id)
-	for i, ch := range outcomes {
-		r := <-ch
-		require.NoError(t, r.err)
-		assert.Equal(t, fmt.Sprintf("mid-ev-%d", i), r.id, "each caller gets its own message id")
-	}
+	requireMessageIDs(t, outcomes)
 	assert.Len(t, f.snapshot(), 4)
 	assert.ElementsMatch(t, append(expectedEventIDs(25), "first"), f.sentEnvelopeIDs())
 }
 
 func TestBatcherGathersWhileRequestInFlight(t *testing.T) {
 	f := &fakeSNS{}
-	held := holdCalls(f)
-	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 3 })
+	p, held := heldPublisher(t, f, 3)
 
 	first := publishAsync(context.Background(), p, pubTopic, "ev-0")
 	h0 := <-held
@@ -168,8 +212,7 @@ func TestBatcherGathersWhileRequestInFlight(t *testing.T) {
 
 func TestBatcherSeparateTopicsDoNotShareRequests(t *testing.T) {
 	f := &fakeSNS{}
-	held := holdCalls(f)
-	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
+	p, held := heldPublisher(t, f, 1)
 	other := "arn:aws:sns:eu-west-1:123456789012:other"
 	a := publishAsync(context.Background(), p, pubTopic, "a")
 	ha := <-held
@@ -189,15 +232,8 @@ func TestBatcherRoutesEntryFailureToItsCaller(t *testing.T) {
 		}
 		return nil
 	}}
-	held := holdCalls(f)
-	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
-	first := publishAsync(context.Background(), p, pubTopic, "first")
-	h := <-held
-	outcomes := make([]<-chan publishOutcome, 5)
-	for i := range outcomes {
-		outcomes[i] = publishAsync(context.Background(), p, pubTopic, fmt.Sprintf("ev-%d", i))
-	}
-	pubWaitUntil(t, "5 messages are queued", func() bool { return queuedCount(p, pubTopic) == 5 })
+	p, held := heldPublisher(t, f, 1)
+	first, h, outcomes := queueBehindFirst(t, p, held, 5)
 	h.release <- nil
 	h = <-held
 	require.Len(t, h.call.entries, 5)
@@ -223,15 +259,8 @@ func TestBatcherRoutesEntryFailureToItsCaller(t *testing.T) {
 
 func TestBatcherRequestFailureGoesToEveryCaller(t *testing.T) {
 	f := &fakeSNS{}
-	held := holdCalls(f)
-	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
-	first := publishAsync(context.Background(), p, pubTopic, "first")
-	h := <-held
-	outcomes := make([]<-chan publishOutcome, 3)
-	for i := range outcomes {
-		outcomes[i] = publishAsync(context.Background(), p, pubTopic, fmt.Sprintf("ev-%d", i))
-	}
-	pubWaitUntil(t, "3 messages are queued", func() bool { return queuedCount(p, pubTopic) == 3 })
+	p, held := heldPublisher(t, f, 1)
+	first, h, outcomes := queueBehindFirst(t, p, held, 3)
 	h.release <- nil
 	h = <-held
 	require.Len(t, h.call.entries, 3)
@@ -248,15 +277,14 @@ func TestBatcherRequestFailureGoesToEveryCaller(t *testing.T) {
 
 func TestBatcherCancelBeforeSendDropsTheMessage(t *testing.T) {
 	f := &fakeSNS{}
-	held := holdCalls(f)
-	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
+	p, held := heldPublisher(t, f, 1)
 	first := publishAsync(context.Background(), p, pubTopic, "first")
 	h := <-held
 
 	ctx, cancel := context.WithCancel(context.Background())
 	canceled := publishAsync(ctx, p, pubTopic, "canceled")
 	kept := publishAsync(context.Background(), p, pubTopic, "kept")
-	pubWaitUntil(t, "2 messages are queued", func() bool { return queuedCount(p, pubTopic) == 2 })
+	waitQueued(t, p, 2)
 	cancel()
 	r := <-canceled // returns while the first request is still held
 	require.ErrorIs(t, r.err, context.Canceled)
@@ -274,8 +302,7 @@ func TestBatcherCancelBeforeSendDropsTheMessage(t *testing.T) {
 
 func TestBatcherCancelAfterSendReturnsPromptly(t *testing.T) {
 	f := &fakeSNS{}
-	held := holdCalls(f)
-	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
+	p, held := heldPublisher(t, f, 1)
 	first := publishAsync(context.Background(), p, pubTopic, "first")
 	h := <-held
 
@@ -316,14 +343,10 @@ func TestBatcherSingleRequestFollowsCallerContext(t *testing.T) {
 
 func TestBatcherLinger(t *testing.T) {
 	f := &fakeSNS{}
-	clk := clock.NewFake(pubTestStart)
-	p := newTestPublisher(t, f, func(o *PublisherOptions) {
-		o.Clock = clk
-		o.Linger = 10 * time.Millisecond
-	})
+	p, clk := lingeringPublisher(t, f, 10*time.Millisecond)
 	a := publishAsync(context.Background(), p, pubTopic, "a")
 	b := publishAsync(context.Background(), p, pubTopic, "b")
-	pubWaitUntil(t, "2 messages are queued", func() bool { return queuedCount(p, pubTopic) == 2 })
+	waitQueued(t, p, 2)
 	require.True(t, clk.BlockUntil(1, nil))
 	assert.Empty(t, f.snapshot(), "nothing is sent before Linger passes")
 
@@ -339,20 +362,9 @@ func TestBatcherLinger(t *testing.T) {
 
 func TestBatcherLingerSendsFullBatchAtOnce(t *testing.T) {
 	f := &fakeSNS{}
-	clk := clock.NewFake(pubTestStart)
-	p := newTestPublisher(t, f, func(o *PublisherOptions) {
-		o.Clock = clk
-		o.Linger = time.Hour
-	})
-	outcomes := make([]<-chan publishOutcome, 10)
-	for i := range outcomes {
-		outcomes[i] = publishAsync(context.Background(), p, pubTopic, fmt.Sprintf("ev-%d", i))
-	}
-	for i, ch := range outcomes { // no Advance: 10 messages make a full batch
-		r := <-ch
-		require.NoError(t, r.err)
-		assert.Equal(t, fmt.Sprintf("mid-ev-%d", i), r.id)
-	}
+	p, _ := lingeringPublisher(t, f, time.Hour)
+	outcomes := publishMany(context.Background(), p, 10)
+	requireMessageIDs(t, outcomes) // no Advance: 10 messages make a full batch
 	calls := f.snapshot()
 	require.Len(t, calls, 1)
 	assert.Len(t, calls[0].entries, 10)
@@ -473,24 +485,13 @@ func TestCollectSkipsBusyAndOversizedGroups(t *testing.T) {
 
 func TestPublisherShutdownFlushesAndIsIdempotent(t *testing.T) {
 	f := &fakeSNS{}
-	clk := clock.NewFake(pubTestStart)
-	p := newTestPublisher(t, f, func(o *PublisherOptions) {
-		o.Clock = clk
-		o.Linger = time.Hour
-	})
-	outcomes := make([]<-chan publishOutcome, 3)
-	for i := range outcomes {
-		outcomes[i] = publishAsync(context.Background(), p, pubTopic, fmt.Sprintf("ev-%d", i))
-	}
-	pubWaitUntil(t, "3 messages are queued", func() bool { return queuedCount(p, pubTopic) == 3 })
+	p, clk := lingeringPublisher(t, f, time.Hour)
+	outcomes := publishMany(context.Background(), p, 3)
+	waitQueued(t, p, 3)
 	require.True(t, clk.BlockUntil(1, nil))
 
 	require.NoError(t, p.Shutdown(context.Background()), "flushes without waiting for Linger")
-	for i, ch := range outcomes {
-		r := <-ch
-		require.NoError(t, r.err)
-		assert.Equal(t, fmt.Sprintf("mid-ev-%d", i), r.id)
-	}
+	requireMessageIDs(t, outcomes)
 	calls := f.snapshot()
 	require.Len(t, calls, 1)
 	assert.Len(t, calls[0].entries, 3)
@@ -507,8 +508,7 @@ func TestPublisherShutdownFlushesAndIsIdempotent(t *testing.T) {
 
 func TestPublisherShutdownWaitsForInFlight(t *testing.T) {
 	f := &fakeSNS{}
-	held := holdCalls(f)
-	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
+	p, held := heldPublisher(t, f, 1)
 	a := publishAsync(context.Background(), p, pubTopic, "a")
 	h := <-held
 	b := publishAsync(context.Background(), p, pubTopic, "b")
@@ -533,8 +533,7 @@ func TestPublisherShutdownWaitsForInFlight(t *testing.T) {
 
 func TestPublisherShutdownDeadline(t *testing.T) {
 	f := &fakeSNS{}
-	held := holdCalls(f)
-	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 1 })
+	p, held := heldPublisher(t, f, 1)
 	inFlight := publishAsync(context.Background(), p, pubTopic, "in-flight")
 	<-held // never released
 	queued := publishAsync(context.Background(), p, pubTopic, "queued")

@@ -20,6 +20,51 @@ type CardCreated struct {
 	UserID string `json:"userId"`
 }
 
+// startEmulator starts the in-process emulator that stands in for AWS in the
+// examples; the caller closes it.
+func startEmulator() *snssqstest.Server {
+	srv, err := snssqstest.NewServer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	return srv
+}
+
+// provisionCardCreated provisions topic_card_created with one queue,
+// queue_card_created, on srv and returns the clients of srv with the
+// topology.
+func provisionCardCreated(ctx context.Context, srv *snssqstest.Server, queue snssqs.QueueSpec) (*sns.Client, *sqs.Client, *snssqs.Topology) {
+	cfg := srv.AWSConfig()
+	snsClient, sqsClient := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	queue.Name = "queue_card_created"
+	topo, err := snssqs.Provision(ctx, snsClient, sqsClient, snssqs.TopologySpec{
+		TopicName: "topic_card_created",
+		Queues:    []snssqs.QueueSpec{queue},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return snsClient, sqsClient, topo
+}
+
+// publishAndHandle runs subscriber, publishes one CardCreated to topicARN
+// with publisher, and shuts the subscriber down once done is closed (by the
+// handler).
+func publishAndHandle(ctx context.Context, subscriber *snssqs.Subscriber, publisher *snssqs.Publisher, topicARN string, done <-chan struct{}) {
+	stopped := make(chan error, 1)
+	go func() { stopped <- subscriber.Run(ctx) }()
+	if _, err := publisher.Publish(ctx, topicARN, "card.created", CardCreated{CardID: "card-1", UserID: "user-1"}); err != nil {
+		log.Fatal(err)
+	}
+	<-done
+	if err := subscriber.Close(); err != nil { // Run returns once the shutdown is complete
+		log.Fatal(err)
+	}
+	if err := <-stopped; err != nil {
+		log.Fatal(err)
+	}
+}
+
 func ExampleBuildTopicARN() {
 	// The partition follows from the region.
 	fmt.Println(snssqs.BuildTopicARN("us-east-1", "123456789012", "topic_card_created"))
@@ -47,10 +92,7 @@ func ExampleParseTopicARN() {
 func ExampleProvision() {
 	// The in-process emulator stands in for AWS; with real AWS, pass
 	// sns.NewFromConfig(cfg) and sqs.NewFromConfig(cfg) of your config.
-	srv, err := snssqstest.NewServer()
-	if err != nil {
-		log.Fatal(err)
-	}
+	srv := startEmulator()
 	defer srv.Close()
 	cfg := srv.AWSConfig()
 	ctx := context.Background()
@@ -75,10 +117,7 @@ func ExampleProvision() {
 }
 
 func ExampleNewPublisher() {
-	srv, err := snssqstest.NewServer()
-	if err != nil {
-		log.Fatal(err)
-	}
+	srv := startEmulator()
 	defer srv.Close()
 
 	publisher, err := snssqs.NewPublisher(sns.NewFromConfig(srv.AWSConfig()), func(o *snssqs.PublisherOptions) {
@@ -105,24 +144,13 @@ func ExampleNewPublisher() {
 }
 
 func ExamplePublisher_Publish() {
-	srv, err := snssqstest.NewServer()
-	if err != nil {
-		log.Fatal(err)
-	}
+	srv := startEmulator()
 	defer srv.Close()
-	cfg := srv.AWSConfig()
 	ctx := context.Background()
-	snsClient := sns.NewFromConfig(cfg)
 
 	// Raw message delivery puts the published message itself in the queue,
 	// without the SNS notification around it.
-	topo, err := snssqs.Provision(ctx, snsClient, sqs.NewFromConfig(cfg), snssqs.TopologySpec{
-		TopicName: "topic_card_created",
-		Queues:    []snssqs.QueueSpec{{Name: "queue_card_created", RawMessageDelivery: true}},
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
+	snsClient, _, topo := provisionCardCreated(ctx, srv, snssqs.QueueSpec{RawMessageDelivery: true})
 
 	publisher, err := snssqs.NewPublisher(snsClient, func(o *snssqs.PublisherOptions) { o.Source = "card-service" })
 	if err != nil {
@@ -153,22 +181,10 @@ func ExamplePublisher_Publish() {
 }
 
 func ExampleSubscriber_Handle() {
-	srv, err := snssqstest.NewServer()
-	if err != nil {
-		log.Fatal(err)
-	}
+	srv := startEmulator()
 	defer srv.Close()
-	cfg := srv.AWSConfig()
 	ctx := context.Background()
-	snsClient, sqsClient := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-
-	topo, err := snssqs.Provision(ctx, snsClient, sqsClient, snssqs.TopologySpec{
-		TopicName: "topic_card_created",
-		Queues:    []snssqs.QueueSpec{{Name: "queue_card_created", DeadLetterQueue: true}},
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
+	snsClient, sqsClient, topo := provisionCardCreated(ctx, srv, snssqs.QueueSpec{DeadLetterQueue: true})
 
 	subscriber, err := snssqs.NewSubscriber(sqsClient, func(o *snssqs.SubscriberOptions) {
 		// Shutdown waits for a long poll in progress; a short one keeps
@@ -189,46 +205,22 @@ func ExampleSubscriber_Handle() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	stopped := make(chan error, 1)
-	go func() { stopped <- subscriber.Run(ctx) }()
 
 	publisher, err := snssqs.NewPublisher(snsClient)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer publisher.Close()
-	if _, err := publisher.Publish(ctx, topo.TopicARN, "card.created", CardCreated{CardID: "card-1", UserID: "user-1"}); err != nil {
-		log.Fatal(err)
-	}
-
-	<-done
-	if err := subscriber.Close(); err != nil { // Run returns once the shutdown is complete
-		log.Fatal(err)
-	}
-	if err := <-stopped; err != nil {
-		log.Fatal(err)
-	}
+	publishAndHandle(ctx, subscriber, publisher, topo.TopicARN, done)
 	// Output:
 	// got new message. Body {"cardId":"card-1","userId":"user-1"}
 }
 
 func ExampleHandleFunc() {
-	srv, err := snssqstest.NewServer()
-	if err != nil {
-		log.Fatal(err)
-	}
+	srv := startEmulator()
 	defer srv.Close()
-	cfg := srv.AWSConfig()
 	ctx := context.Background()
-	snsClient, sqsClient := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-
-	topo, err := snssqs.Provision(ctx, snsClient, sqsClient, snssqs.TopologySpec{
-		TopicName: "topic_card_created",
-		Queues:    []snssqs.QueueSpec{{Name: "queue_card_created", DeadLetterQueue: true}},
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
+	snsClient, sqsClient, topo := provisionCardCreated(ctx, srv, snssqs.QueueSpec{DeadLetterQueue: true})
 
 	subscriber, err := snssqs.NewSubscriber(sqsClient, func(o *snssqs.SubscriberOptions) { o.WaitTime = time.Second })
 	if err != nil {
@@ -246,25 +238,13 @@ func ExampleHandleFunc() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	stopped := make(chan error, 1)
-	go func() { stopped <- subscriber.Run(ctx) }()
 
 	publisher, err := snssqs.NewPublisher(snsClient, func(o *snssqs.PublisherOptions) { o.Source = "card-service" })
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer publisher.Close()
-	if _, err := publisher.Publish(ctx, topo.TopicARN, "card.created", CardCreated{CardID: "card-1", UserID: "user-1"}); err != nil {
-		log.Fatal(err)
-	}
-
-	<-done
-	if err := subscriber.Close(); err != nil {
-		log.Fatal(err)
-	}
-	if err := <-stopped; err != nil {
-		log.Fatal(err)
-	}
+	publishAndHandle(ctx, subscriber, publisher, topo.TopicARN, done)
 	// Output:
 	// card card-1 of user user-1, card.created from card-service, delivery 1
 }

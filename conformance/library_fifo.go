@@ -40,33 +40,25 @@ func libraryFIFOOrdering(t *testing.T, e *Env) {
 		perGroup = 10
 	)
 	ctx := e.Context(t)
-	qName := e.Name("lib-fifo") + ".fifo"
-	topo := e.Provision(t, snssqs.TopologySpec{
-		TopicName: e.Name("lib-fifo") + ".fifo",
-		Queues:    []snssqs.QueueSpec{{Name: qName}},
-	})
-	q := topo.Queues[qName]
+	topo, q := provisionQueue(t, e, e.Name("lib-fifo")+".fifo", snssqs.QueueSpec{})
 
 	var mu sync.Mutex
 	order := map[string][]int{}
 	rec := NewRecorder()
-	e.StartSubscriber(t, func(s *snssqs.Subscriber) {
-		_, err := snssqs.HandleFunc(s, q.URL, typeSeq, func(ctx context.Context, ev seqEvent, m *snssqs.Message) error {
-			// Simulated work, longest for the first events of a group.
-			work := time.NewTimer(time.Duration(perGroup-ev.Seq) * 3 * time.Millisecond)
-			defer work.Stop()
-			select {
-			case <-work.C:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			mu.Lock()
-			order[ev.Group] = append(order[ev.Group], ev.Seq)
-			mu.Unlock()
-			rec.Record(ev.Group, m, ev)
-			return nil
-		})
-		require.NoError(t, err)
+	startHandling(t, e, q.URL, typeSeq, func(ctx context.Context, ev seqEvent, m *snssqs.Message) error {
+		// Simulated work, longest for the first events of a group.
+		work := time.NewTimer(time.Duration(perGroup-ev.Seq) * 3 * time.Millisecond)
+		defer work.Stop()
+		select {
+		case <-work.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		mu.Lock()
+		order[ev.Group] = append(order[ev.Group], ev.Seq)
+		mu.Unlock()
+		rec.Record(ev.Group, m, ev)
+		return nil
 	}, func(o *snssqs.SubscriberOptions) { o.Concurrency = 10 })
 
 	pub := e.NewLibraryPublisher(t)

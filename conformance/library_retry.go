@@ -27,6 +27,26 @@ func libraryRetryScenarios() []Scenario {
 // errHandlerFailed is what failing handlers of the scenarios return.
 var errHandlerFailed = errors.New("conformance: handler failed on purpose")
 
+// provisionQueue provisions a topic named name with one queue of the same
+// name subscribed to it, configured by spec, and returns the topology and
+// the queue.
+func provisionQueue(t *testing.T, e *Env, name string, spec snssqs.QueueSpec) (*snssqs.Topology, snssqs.ProvisionedQueue) {
+	t.Helper()
+	spec.Name = name
+	topo := e.Provision(t, snssqs.TopologySpec{TopicName: name, Queues: []snssqs.QueueSpec{spec}})
+	return topo, topo.Queues[name]
+}
+
+// startHandling starts a subscriber with fn handling the events of
+// eventType on queueURL.
+func startHandling[T any](t *testing.T, e *Env, queueURL, eventType string, fn func(context.Context, T, *snssqs.Message) error, optFns ...func(*snssqs.SubscriberOptions)) *LibrarySubscriber {
+	t.Helper()
+	return e.StartSubscriber(t, func(s *snssqs.Subscriber) {
+		_, err := snssqs.HandleFunc(s, queueURL, eventType, fn)
+		require.NoError(t, err)
+	}, optFns...)
+}
+
 // countingSQS is the Env's SQS client with the subscriber's receives and
 // deletes counted.
 type countingSQS struct {
@@ -60,9 +80,7 @@ func libraryRetryWithBackoff(t *testing.T, e *Env) {
 		visibility = 10 * time.Second
 	)
 	ctx := e.Context(t)
-	qName := e.Name("lib-retry")
-	topo := e.Provision(t, snssqs.TopologySpec{TopicName: e.Name("lib-retry"), Queues: []snssqs.QueueSpec{{Name: qName}}})
-	q := topo.Queues[qName]
+	topo, q := provisionQueue(t, e, e.Name("lib-retry"), snssqs.QueueSpec{})
 
 	rec := NewRecorder()
 	e.StartSubscriber(t, func(s *snssqs.Subscriber) {
@@ -108,12 +126,7 @@ func libraryRetryWithBackoff(t *testing.T, e *Env) {
 // original message ID)."
 func libraryNackToDLQ(t *testing.T, e *Env) {
 	ctx := e.Context(t)
-	qName := e.Name("lib-poison")
-	topo := e.Provision(t, snssqs.TopologySpec{
-		TopicName: e.Name("lib-poison"),
-		Queues:    []snssqs.QueueSpec{{Name: qName, DeadLetterQueue: true, MaxReceiveCount: 2}},
-	})
-	q := topo.Queues[qName]
+	topo, q := provisionQueue(t, e, e.Name("lib-poison"), snssqs.QueueSpec{DeadLetterQueue: true, MaxReceiveCount: 2})
 	require.NotEmpty(t, q.DeadLetterURL, "Provision created the dead-letter queue")
 
 	rec := NewRecorder()
@@ -161,9 +174,7 @@ func libraryHeartbeat(t *testing.T, e *Env) {
 		work       = 5 * time.Second
 	)
 	ctx := e.Context(t)
-	qName := e.Name("lib-hb")
-	topo := e.Provision(t, snssqs.TopologySpec{TopicName: e.Name("lib-hb"), Queues: []snssqs.QueueSpec{{Name: qName}}})
-	q := topo.Queues[qName]
+	topo, q := provisionQueue(t, e, e.Name("lib-hb"), snssqs.QueueSpec{})
 	short := func(o *snssqs.SubscriberOptions) { o.VisibilityTimeout = visibility }
 
 	rec := NewRecorder()

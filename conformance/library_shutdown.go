@@ -86,9 +86,7 @@ func libraryShutdownWithoutLoss(t *testing.T, e *Env) {
 		work = 150 * time.Millisecond
 	)
 	ctx := e.Context(t)
-	qName := e.Name("lib-shut")
-	topo := e.Provision(t, snssqs.TopologySpec{TopicName: e.Name("lib-shut"), Queues: []snssqs.QueueSpec{{Name: qName, RawMessageDelivery: true}}})
-	q := topo.Queues[qName]
+	topo, q := provisionQueue(t, e, e.Name("lib-shut"), snssqs.QueueSpec{RawMessageDelivery: true})
 
 	entries := make([]snssqs.Entry, jobs)
 	for i := range entries {
@@ -108,20 +106,14 @@ func libraryShutdownWithoutLoss(t *testing.T, e *Env) {
 		o.Concurrency = 5
 		o.MaxMessages = 5
 	}
-	sub1 := e.StartSubscriber(t, func(s *snssqs.Subscriber) {
-		_, err := snssqs.HandleFunc(s, q.URL, typeJob, ledger.handler("first", work, first))
-		require.NoError(t, err)
-	}, opts)
+	sub1 := startHandling(t, e, q.URL, typeJob, ledger.handler("first", work, first), opts)
 	first.AwaitN(ctx, t, "the first subscriber completed some jobs", 10)
 	sub1.Stop() // mid-way: the backlog is far from done
 	doneByFirst := first.Len()
 	t.Logf("first subscriber completed %d of %d jobs before its shutdown returned", doneByFirst, jobs)
 	require.Less(t, doneByFirst, jobs, "shutdown happened mid-way")
 
-	sub2 := e.StartSubscriber(t, func(s *snssqs.Subscriber) {
-		_, err := snssqs.HandleFunc(s, q.URL, typeJob, ledger.handler("second", work, second))
-		require.NoError(t, err)
-	}, opts)
+	sub2 := startHandling(t, e, q.URL, typeJob, ledger.handler("second", work, second), opts)
 	handled := func() map[int]bool {
 		seen := map[int]bool{}
 		for _, h := range append(first.All(), second.All()...) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"sync"
@@ -31,13 +30,10 @@ func (batchedContender) batchSize() int            { return 10 }
 func (batchedContender) supportsConcurrency() bool { return true }
 
 func (batchedContender) openPublisher(_ context.Context, cl awsClients, topicARN string) (publisher, error) {
-	return &batchedPublisher{sns: cl.sns, topicARN: topicARN}, nil
+	return &batchedPublisher{rawTopic{sns: cl.sns, topicARN: topicARN}}, nil
 }
 
-type batchedPublisher struct {
-	sns      *sns.Client
-	topicARN string
-}
+type batchedPublisher struct{ rawTopic }
 
 func (p *batchedPublisher) publish(ctx context.Context, events []benchEvent) error {
 	for len(events) > 0 {
@@ -45,16 +41,14 @@ func (p *batchedPublisher) publish(ctx context.Context, events []benchEvent) err
 		events = events[len(chunk):]
 		entries := make([]snstypes.PublishBatchRequestEntry, len(chunk))
 		for i, ev := range chunk {
-			body, err := json.Marshal(ev)
+			body, err := encodeEvent(ev)
 			if err != nil {
-				return fmt.Errorf("encode event: %w", err)
+				return err
 			}
 			entries[i] = snstypes.PublishBatchRequestEntry{
-				Id:      aws.String(strconv.Itoa(i)),
-				Message: aws.String(string(body)),
-				MessageAttributes: map[string]snstypes.MessageAttributeValue{
-					eventTypeAttribute: {DataType: aws.String("String"), StringValue: aws.String(eventType)},
-				},
+				Id:                aws.String(strconv.Itoa(i)),
+				Message:           body,
+				MessageAttributes: eventTypeAttributes(),
 			}
 		}
 		out, err := p.sns.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: aws.String(p.topicARN), PublishBatchRequestEntries: entries})
@@ -69,14 +63,11 @@ func (p *batchedPublisher) publish(ctx context.Context, events []benchEvent) err
 	return nil
 }
 
-func (p *batchedPublisher) close(context.Context) error { return nil }
-
 // startConsumer runs batchedLoops receive loops, or enough loops of 10 to
 // reach spec.concurrency when it is set; with a concurrency the ten messages
 // of a receive are handled in parallel.
 func (batchedContender) startConsumer(ctx context.Context, cl awsClients, spec consumerSpec, h handlerFunc) (consumer, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	c := &loopConsumer{cancel: cancel}
+	ctx, c := newLoopConsumer(ctx)
 	loops := batchedLoops
 	parallel := spec.concurrency > 0
 	if parallel {
@@ -84,33 +75,15 @@ func (batchedContender) startConsumer(ctx context.Context, cl awsClients, spec c
 	}
 	var deletes sync.WaitGroup
 	for range loops {
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
+		c.wg.Go(func() {
 			defer deletes.Wait()
 			for ctx.Err() == nil {
-				out, err := cl.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-					QueueUrl:              aws.String(spec.queueURL),
-					MaxNumberOfMessages:   10,
-					WaitTimeSeconds:       20,
-					MessageAttributeNames: []string{"All"},
-					MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{
-						sqstypes.MessageSystemAttributeNameApproximateReceiveCount,
-					},
-				})
+				out, err := c.receive(ctx, cl, spec.queueURL, 10)
 				if err != nil {
-					c.recordErr(ctx, fmt.Errorf("sqs.ReceiveMessage: %w", err))
 					continue
 				}
 				ok := make([]bool, len(out.Messages))
-				handle := func(i int) {
-					ev, err := decodeNotification(aws.ToString(out.Messages[i].Body))
-					if err != nil {
-						c.recordErr(ctx, err)
-						return
-					}
-					ok[i] = h(ctx, ev, receiveCount(out.Messages[i].Attributes)) == nil
-				}
+				handle := func(i int) { ok[i] = c.handle(ctx, h, out.Messages[i]) }
 				if parallel {
 					var hw sync.WaitGroup
 					for i := range out.Messages {
@@ -143,7 +116,7 @@ func (batchedContender) startConsumer(ctx context.Context, cl awsClients, spec c
 					}
 				})
 			}
-		}()
+		})
 	}
 	return c, nil
 }

@@ -28,26 +28,21 @@ func (naiveContender) batchSize() int            { return 1 }
 func (naiveContender) supportsConcurrency() bool { return false }
 
 func (naiveContender) openPublisher(_ context.Context, cl awsClients, topicARN string) (publisher, error) {
-	return &naivePublisher{sns: cl.sns, topicARN: topicARN}, nil
+	return &naivePublisher{rawTopic{sns: cl.sns, topicARN: topicARN}}, nil
 }
 
-type naivePublisher struct {
-	sns      *sns.Client
-	topicARN string
-}
+type naivePublisher struct{ rawTopic }
 
 func (p *naivePublisher) publish(ctx context.Context, events []benchEvent) error {
 	for _, ev := range events {
-		body, err := json.Marshal(ev)
+		body, err := encodeEvent(ev)
 		if err != nil {
-			return fmt.Errorf("encode event: %w", err)
+			return err
 		}
 		if _, err := p.sns.Publish(ctx, &sns.PublishInput{
-			TopicArn: aws.String(p.topicARN),
-			Message:  aws.String(string(body)),
-			MessageAttributes: map[string]snstypes.MessageAttributeValue{
-				eventTypeAttribute: {DataType: aws.String("String"), StringValue: aws.String(eventType)},
-			},
+			TopicArn:          aws.String(p.topicARN),
+			Message:           body,
+			MessageAttributes: eventTypeAttributes(),
 		}); err != nil {
 			return fmt.Errorf("sns.Publish: %w", err)
 		}
@@ -55,35 +50,16 @@ func (p *naivePublisher) publish(ctx context.Context, events []benchEvent) error
 	return nil
 }
 
-func (p *naivePublisher) close(context.Context) error { return nil }
-
 func (naiveContender) startConsumer(ctx context.Context, cl awsClients, spec consumerSpec, h handlerFunc) (consumer, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	c := &loopConsumer{cancel: cancel}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
+	ctx, c := newLoopConsumer(ctx)
+	c.wg.Go(func() {
 		for ctx.Err() == nil {
-			out, err := cl.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-				QueueUrl:              aws.String(spec.queueURL),
-				MaxNumberOfMessages:   1,
-				WaitTimeSeconds:       20,
-				MessageAttributeNames: []string{"All"},
-				MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{
-					sqstypes.MessageSystemAttributeNameApproximateReceiveCount,
-				},
-			})
+			out, err := c.receive(ctx, cl, spec.queueURL, 1)
 			if err != nil {
-				c.recordErr(ctx, fmt.Errorf("sqs.ReceiveMessage: %w", err))
 				continue
 			}
 			for _, m := range out.Messages {
-				ev, err := decodeNotification(aws.ToString(m.Body))
-				if err != nil {
-					c.recordErr(ctx, err)
-					continue
-				}
-				if h(ctx, ev, receiveCount(m.Attributes)) != nil {
+				if !c.handle(ctx, h, m) {
 					continue
 				}
 				// The delete outlives the receive context: stopping must
@@ -96,8 +72,34 @@ func (naiveContender) startConsumer(ctx context.Context, cl awsClients, spec con
 				}
 			}
 		}
-	}()
+	})
 	return c, nil
+}
+
+// rawTopic is the topic a raw-SDK publisher sends to; it holds nothing to
+// close.
+type rawTopic struct {
+	sns      *sns.Client
+	topicARN string
+}
+
+func (rawTopic) close(context.Context) error { return nil }
+
+// encodeEvent returns the JSON message body of ev for a raw-SDK publish.
+func encodeEvent(ev benchEvent) (*string, error) {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("encode event: %w", err)
+	}
+	return aws.String(string(body)), nil
+}
+
+// eventTypeAttributes returns the message attributes of a raw-SDK publish:
+// the event type, which subscription filter policies match on.
+func eventTypeAttributes() map[string]snstypes.MessageAttributeValue {
+	return map[string]snstypes.MessageAttributeValue{
+		eventTypeAttribute: {DataType: aws.String("String"), StringValue: aws.String(eventType)},
+	}
 }
 
 // loopConsumer is a set of receive goroutines stopped by cancelling their
@@ -107,6 +109,44 @@ type loopConsumer struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	err    error
+}
+
+// newLoopConsumer returns a loopConsumer and the context its receive loops
+// run on, which stop cancels.
+func newLoopConsumer(ctx context.Context) (context.Context, *loopConsumer) {
+	ctx, cancel := context.WithCancel(ctx)
+	return ctx, &loopConsumer{cancel: cancel}
+}
+
+// receive long-polls queueURL for up to maxMessages messages with their
+// attributes and receive count; an error is recorded as well as returned.
+func (c *loopConsumer) receive(ctx context.Context, cl awsClients, queueURL string, maxMessages int32) (*sqs.ReceiveMessageOutput, error) {
+	out, err := cl.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl:              aws.String(queueURL),
+		MaxNumberOfMessages:   maxMessages,
+		WaitTimeSeconds:       20,
+		MessageAttributeNames: []string{"All"},
+		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{
+			sqstypes.MessageSystemAttributeNameApproximateReceiveCount,
+		},
+	})
+	if err != nil {
+		err = fmt.Errorf("sqs.ReceiveMessage: %w", err)
+		c.recordErr(ctx, err)
+		return nil, err
+	}
+	return out, nil
+}
+
+// handle decodes m and runs h on it, reporting whether it was handled and
+// may be deleted; a message that does not decode is recorded as an error.
+func (c *loopConsumer) handle(ctx context.Context, h handlerFunc, m sqstypes.Message) bool {
+	ev, err := decodeNotification(aws.ToString(m.Body))
+	if err != nil {
+		c.recordErr(ctx, err)
+		return false
+	}
+	return h(ctx, ev, receiveCount(m.Attributes)) == nil
 }
 
 func (c *loopConsumer) recordErr(ctx context.Context, err error) {
