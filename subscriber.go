@@ -276,6 +276,7 @@ func (s *Subscriber) startPollerLocked(queueURL string) {
 	s.live++
 	go func() {
 		p.run()
+		close(p.done)
 		s.pollerExited()
 	}()
 }
@@ -382,13 +383,14 @@ type poller struct {
 	ackBase  context.Context // values for ack calls; never canceled
 	slots    chan struct{}   // a token per free worker
 	wg       sync.WaitGroup  // receivers, workers and heartbeats
+	done     chan struct{}   // closed when run returned
 
 	deletes    *ackBatcher
 	visibility *ackBatcher
 }
 
 func newPoller(s *Subscriber, queueURL string) *poller {
-	p := &poller{s: s, queueURL: queueURL, ackBase: s.base, slots: make(chan struct{}, s.opts.Concurrency)}
+	p := &poller{s: s, queueURL: queueURL, ackBase: s.base, slots: make(chan struct{}, s.opts.Concurrency), done: make(chan struct{})}
 	p.recvCtx, p.stop = context.WithCancel(s.base)
 	for range s.opts.Concurrency {
 		p.slots <- struct{}{}

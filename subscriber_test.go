@@ -884,10 +884,16 @@ func TestAddRemoveHandlersWhileRunning(t *testing.T) {
 	}
 	wg.Wait()
 
-	// Removing the last handler of queueA stops polling it.
+	// Removing the last handler of queueA stops polling it: its poller
+	// exits (a receive it was already issuing ends at once, as its queue
+	// is no longer polled) and no receive follows.
+	h.s.mu.Lock()
+	pollerA := h.s.pollers[queueA]
+	h.s.mu.Unlock()
+	require.NotNil(t, pollerA)
 	regA.Remove()
 	h.endPolls()
-	h.sqs.waitFor(t, "queueA's long poll to end", func() bool { return h.sqs.receiving[queueA] == 0 })
+	next(t, pollerA.done)
 	var before int
 	h.sqs.with(func() { before = h.sqs.receivesForLocked(queueA) })
 	h.sqs.send(queueA, envelopeBody(t, "a", "unpolled"))
