@@ -643,6 +643,7 @@ wait:
 			if pubOK[seq] && !inDLQ[seq] {
 				lost++
 				t.Errorf("%s: poison event %d was published but is not in the DLQ", q.name, seq)
+				chaosLocate(t, srv, seq)
 			}
 		}
 		depth, err := queueDepth(ctx, watch.SQS, q.url)
@@ -691,6 +692,19 @@ wait:
 		queues[0].panicked+queues[1].panicked, queues[0].slow+queues[1].slow,
 		subs[0].replaced+subs[1].replaced, backgroundErrors.Load(), peakHeap.Load()>>20, srv.TotalRequests(), seed, raceEnabled(),
 		publishDone.Seconds(), processDone.Seconds())
+}
+
+// chaosLocate logs every queue holding a message of event seq, to tell a
+// lost event from a misplaced one when the test fails.
+func chaosLocate(t *testing.T, srv *snssqstest.Server, seq int) {
+	t.Helper()
+	for _, name := range srv.Queues() {
+		for _, m := range srv.Messages(name) {
+			if ev, err := chaosSeqOf(m.Body); err == nil && ev.Seq == seq {
+				t.Logf("chaos: event %d is in %s: %+v", seq, name, m)
+			}
+		}
+	}
 }
 
 // errorKind names the cause of a failed call for the summary.
