@@ -93,20 +93,21 @@ type ackBatcher struct {
 	// base carries values (not cancellation) into batch calls.
 	base context.Context
 
-	in    chan ackEntry
-	slots chan struct{}
-	done  chan struct{}
+	in      chan ackEntry
+	senders *workerPool[[]ackEntry] // up to ackSendsInFlight calls at once
+	done    chan struct{}
 }
 
 func newAckBatcher(base context.Context, op, queueURL string, send batchSendFunc, o *SubscriberOptions, fail func(*AckError)) *ackBatcher {
-	return &ackBatcher{
+	b := &ackBatcher{
 		op: op, queueURL: queueURL, send: send, clk: o.Clock,
 		flushInterval: o.AckFlushInterval, retries: o.AckRetries, fail: fail,
-		base:  context.WithoutCancel(base),
-		in:    make(chan ackEntry, maxAckBatch),
-		slots: make(chan struct{}, ackSendsInFlight),
-		done:  make(chan struct{}),
+		base: context.WithoutCancel(base),
+		in:   make(chan ackEntry, maxAckBatch),
+		done: make(chan struct{}),
 	}
+	b.senders = newWorkerPool(ackSendsInFlight, b.sendWithRetries)
+	return b
 }
 
 // start runs the batcher in a new goroutine until close.
@@ -178,20 +179,12 @@ func (b *ackBatcher) run() {
 		}
 	}
 	flush()
-	for range cap(b.slots) { // wait for the calls in flight
-		b.slots <- struct{}{}
-	}
+	b.senders.close() // waits for the calls in flight
 }
 
-// dispatch sends batch in a new goroutine, waiting while ackSendsInFlight
-// calls are already running.
-func (b *ackBatcher) dispatch(batch []ackEntry) {
-	b.slots <- struct{}{}
-	go func() {
-		defer func() { <-b.slots }()
-		b.sendWithRetries(batch)
-	}()
-}
+// dispatch sends batch from a sender goroutine, waiting while
+// ackSendsInFlight calls are already running.
+func (b *ackBatcher) dispatch(batch []ackEntry) { b.senders.submit(batch) }
 
 func (b *ackBatcher) sendWithRetries(pending []ackEntry) {
 	for attempt := 0; ; attempt++ {

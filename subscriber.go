@@ -376,14 +376,16 @@ func (o *onceSet) first(key string) bool {
 // long polls, at most Concurrency messages held at once, and one batcher
 // each for deletes and visibility changes.
 type poller struct {
-	s        *Subscriber
-	queueURL string
-	recvCtx  context.Context // canceled to stop starting receives
-	stop     context.CancelFunc
-	ackBase  context.Context // values for ack calls; never canceled
-	slots    chan struct{}   // a token per free worker
-	wg       sync.WaitGroup  // receivers, workers and heartbeats
-	done     chan struct{}   // closed when run returned
+	s         *Subscriber
+	queueURL  string
+	recvCtx   context.Context // canceled to stop starting receives
+	stop      context.CancelFunc
+	ackBase   context.Context // values for ack calls; never canceled
+	slots     chan struct{}   // a token per free worker
+	receivers sync.WaitGroup  // receive loops
+	workers   *workerPool[[]*delivery]
+	wg        sync.WaitGroup // heartbeats
+	done      chan struct{}  // closed when run returned
 
 	deletes    *ackBatcher
 	visibility *ackBatcher
@@ -392,6 +394,7 @@ type poller struct {
 func newPoller(s *Subscriber, queueURL string) *poller {
 	p := &poller{s: s, queueURL: queueURL, ackBase: s.base, slots: make(chan struct{}, s.opts.Concurrency), done: make(chan struct{})}
 	p.recvCtx, p.stop = context.WithCancel(s.base)
+	p.workers = newWorkerPool(s.opts.Concurrency, p.runUnit)
 	for range s.opts.Concurrency {
 		p.slots <- struct{}{}
 	}
@@ -407,9 +410,11 @@ func (p *poller) run() {
 	p.visibility.start()
 	p.s.log.WithField("queue", p.queueURL).Debug("snssqs: polling queue")
 	for range p.s.opts.ReceiversPerQueue {
-		p.wg.Add(1)
+		p.receivers.Add(1)
 		go p.receiveLoop()
 	}
+	p.receivers.Wait()
+	p.workers.close() // after the last dispatch
 	p.wg.Wait()
 	p.deletes.close()
 	p.visibility.close()
@@ -484,7 +489,7 @@ func (p *poller) releaseSlots(n int) {
 // WaitTime and what it brings is released at once; only abandoning the
 // handlers at an expired shutdown deadline cancels it.
 func (p *poller) receiveLoop() {
-	defer p.wg.Done()
+	defer p.receivers.Done()
 	failures := 0
 	for {
 		n := p.acquireSlots()
@@ -560,12 +565,11 @@ func (p *poller) dispatch(msgs []types.Message) {
 			p.runHeartbeat(d.msg, d.hb, abandon)
 		}()
 	}
+	// A worker is always available or about to be: the messages held by
+	// busy workers and by this dispatch never exceed Concurrency, the
+	// number of workers the pool may start.
 	for _, unit := range groupDeliveries(ds) {
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			p.runUnit(unit)
-		}()
+		p.workers.submit(unit)
 	}
 }
 
