@@ -186,17 +186,24 @@ func (b *batcher) wait(ctx context.Context, qm *queuedMessage) publishResult {
 
 // dispatchLocked starts requests for tq while it has free slots and
 // sendable messages, or arms a linger timer.
-func (b *batcher) dispatchLocked(tq *topicQueue) {
+func (b *batcher) dispatchLocked(tq *topicQueue) { b.nextLocked(tq, false) }
+
+// nextLocked starts requests for tq while it has free slots and sendable
+// messages, or arms a linger timer. With mine set, the first request is not
+// started but returned, for the calling sender goroutine to make: a sender
+// that goes on with the next request keeps its grown stack (an SDK call runs
+// tens of KiB deep) instead of a new goroutine growing one.
+func (b *batcher) nextLocked(tq *topicQueue, mine bool) (taken []*queuedMessage) {
 	for tq.inFlight < b.maxInFlight && tq.head != nil && !b.aborted {
 		batch, full := b.collectLocked(tq)
 		if len(batch) == 0 {
-			return // every queued message waits for its group
+			return taken // every queued message waits for its group
 		}
 		if !full && tq.inFlight > 0 && !b.closed {
 			// Group commit: while a request is in flight only full batches
 			// go out beside it; the rest gathers until a request completes.
 			// An idle topic sends at once, so light load waits for nothing.
-			return
+			return taken
 		}
 		if !full && b.linger > 0 && !b.closed {
 			if wait := tq.head.enqueued.Add(b.linger).Sub(b.clock.Now()); wait > 0 {
@@ -205,7 +212,7 @@ func (b *batcher) dispatchLocked(tq *topicQueue) {
 					b.wg.Add(1)
 					go b.lingerTimer(tq, wait)
 				}
-				return
+				return taken
 			}
 		}
 		for _, qm := range batch {
@@ -219,9 +226,14 @@ func (b *batcher) dispatchLocked(tq *topicQueue) {
 			}
 		}
 		tq.inFlight++
+		if mine && taken == nil {
+			taken = batch
+			continue
+		}
 		b.wg.Add(1)
 		go b.send(tq, batch)
 	}
+	return taken
 }
 
 // collectLocked chooses the next request's messages without removing them:
@@ -286,25 +298,27 @@ func (b *batcher) lingerTimer(tq *topicQueue, d time.Duration) {
 	b.forgetIfIdleLocked(tq)
 }
 
-// send makes one request for batch, delivers each message's result and
-// frees the slot.
+// send makes the request for batch, delivers each message's result and
+// frees the slot; then it goes on with the topic's next request, if any.
 func (b *batcher) send(tq *topicQueue, batch []*queuedMessage) {
 	defer b.wg.Done()
-	results := b.request(tq.arn, batch)
-	for i, qm := range batch {
-		b.logResult(tq.arn, qm, results[i]) // before the caller can return
-		qm.done <- results[i]
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	tq.inFlight--
-	if tq.fifo {
-		for _, qm := range batch {
-			delete(tq.busy, qm.msg.groupID)
+	for batch != nil {
+		results := b.request(tq.arn, batch)
+		for i, qm := range batch {
+			b.logResult(tq.arn, qm, results[i]) // before the caller can return
+			qm.done <- results[i]
 		}
+		b.mu.Lock()
+		tq.inFlight--
+		if tq.fifo {
+			for _, qm := range batch {
+				delete(tq.busy, qm.msg.groupID)
+			}
+		}
+		batch = b.nextLocked(tq, true)
+		b.forgetIfIdleLocked(tq)
+		b.mu.Unlock()
 	}
-	b.dispatchLocked(tq)
-	b.forgetIfIdleLocked(tq)
 }
 
 // requestContext returns the context of a request for batch: canceled when
