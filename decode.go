@@ -28,16 +28,19 @@ type snsAttribute struct {
 // jsonObject returns body's top-level members when body is a JSON object,
 // nil otherwise. Decoding walks each JSON layer once through it.
 func jsonObject(body []byte) map[string]json.RawMessage {
-	i := 0
-	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
-		i++
-	}
-	if i == len(body) || body[i] != '{' {
+	keys := make(map[string]json.RawMessage, 8)
+	plain := true
+	if !jsonMembers(body, func(k, v []byte) {
+		plain = plain && plainKey(k)
+		keys[string(k)] = v
+	}) {
 		return nil
 	}
-	var keys map[string]json.RawMessage
-	if json.Unmarshal(body, &keys) != nil {
-		return nil
+	if !plain { // escaped or non-ASCII keys: let encoding/json decode them
+		clear(keys)
+		if json.Unmarshal(body, &keys) != nil {
+			return nil
+		}
 	}
 	return keys
 }
@@ -72,14 +75,124 @@ func parseSNSNotification(body []byte) (*snsNotification, bool, error) {
 			return nil, false, nil
 		}
 	}
-	var w notificationWire
-	if err := json.Unmarshal(body, &w); err != nil || w.Type != "Notification" || w.Message == nil {
+	w, valid, decoded := scanNotification(body)
+	if !valid {
+		return nil, false, nil
+	}
+	if !decoded {
+		w = notificationWire{}
+		if json.Unmarshal(body, &w) != nil {
+			return nil, false, nil
+		}
+	}
+	if w.Type != "Notification" || w.Message == nil {
 		return nil, false, nil
 	}
 	if w.TopicArn == "" || w.MessageID == "" {
 		return nil, true, fmt.Errorf("%w: SNS notification without TopicArn or MessageId", ErrMalformedMessage)
 	}
 	return &snsNotification{MessageID: w.MessageID, TopicArn: w.TopicArn, Message: *w.Message, MessageAttributes: w.MessageAttributes}, true, nil
+}
+
+// notificationFields are the members of notificationWire, which
+// encoding/json would match case-insensitively.
+var notificationFields = []string{"Type", "MessageId", "TopicArn", "Message", "MessageAttributes"}
+
+// scanNotification decodes body as encoding/json would decode it into a
+// notificationWire, with the JSON scanner. valid reports whether body is a
+// JSON object; decoded is false when body holds something the scanner
+// leaves to encoding/json (escaped, non-ASCII or differently cased member
+// names, values of other types than expected).
+func scanNotification(body []byte) (w notificationWire, valid, decoded bool) {
+	decoded = true
+	var attrs []byte
+	valid = jsonMembers(body, func(k, v []byte) {
+		var dst *string
+		switch string(k) {
+		case "Type":
+			dst = &w.Type
+		case "MessageId":
+			dst = &w.MessageID
+		case "TopicArn":
+			dst = &w.TopicArn
+		case "Message":
+			s, ok := unquoteJSON(v)
+			if !ok {
+				decoded = false
+				return
+			}
+			w.Message = &s
+			return
+		case "MessageAttributes":
+			attrs = v
+			return
+		default:
+			if !plainKey(k) {
+				decoded = false
+				return
+			}
+			for _, f := range notificationFields {
+				if bytes.EqualFold(k, []byte(f)) {
+					decoded = false
+				}
+			}
+			return
+		}
+		s, ok := unquoteJSON(v)
+		if !ok {
+			decoded = false
+			return
+		}
+		*dst = s
+	})
+	if !valid || !decoded {
+		return w, valid, false
+	}
+	if attrs != nil && string(attrs) != "null" {
+		w.MessageAttributes, decoded = scanSNSAttributes(attrs)
+	}
+	return w, true, decoded
+}
+
+// scanSNSAttributes decodes a notification's MessageAttributes object when it
+// has the shape SNS gives it: {"name":{"Type":"...","Value":"..."}, ...}.
+func scanSNSAttributes(raw []byte) (map[string]snsAttribute, bool) {
+	out := make(map[string]snsAttribute)
+	ok := true
+	if !jsonMembers(raw, func(name, v []byte) {
+		if !plainKey(name) {
+			ok = false
+			return
+		}
+		var a snsAttribute
+		if !jsonMembers(v, func(k, v []byte) {
+			var dst *string
+			switch string(k) {
+			case "Type":
+				dst = &a.Type
+			case "Value":
+				dst = &a.Value
+			default:
+				if !plainKey(k) || bytes.EqualFold(k, []byte("Type")) || bytes.EqualFold(k, []byte("Value")) {
+					ok = false
+				}
+				return
+			}
+			s, isString := unquoteJSON(v)
+			if !isString {
+				ok = false
+				return
+			}
+			*dst = s
+		}) {
+			ok = false
+			return
+		}
+		out[string(name)] = a
+	}) {
+		return nil, false
+	}
+	return out, ok
 }
 
 // DecodeSQSMessage decodes a message received from queueURL with the SQS

@@ -1,0 +1,288 @@
+package snssqs
+
+import (
+	"bytes"
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// A small validating JSON scanner for the two layers every received message
+// goes through (the SNS notification and the CloudEvents envelope). It
+// visits an object's members as raw byte spans without reflection or
+// copying, where encoding/json scans a document twice (validation, then
+// decoding) and allocates for every member. It accepts exactly the
+// documents encoding/json accepts (a differential fuzz test checks it);
+// callers fall back to encoding/json for anything unusual, such as escaped
+// keys.
+
+// jsonMaxDepth is encoding/json's nesting limit.
+const jsonMaxDepth = 10000
+
+// jsonMembers calls fn with the raw key (between its quotes, escapes
+// undecoded) and the raw value of each member of the JSON object doc, which
+// may be surrounded by whitespace and nothing else. It reports whether doc is
+// a valid JSON object; fn may have been called for members before an
+// invalid part is found.
+func jsonMembers(doc []byte, fn func(key, val []byte)) bool {
+	i := skipSpace(doc, 0)
+	if i == len(doc) || doc[i] != '{' {
+		return false
+	}
+	i = scanObject(doc, i, 1, fn)
+	return i >= 0 && skipSpace(doc, i) == len(doc)
+}
+
+// jsonValid reports whether doc is one valid JSON value, as json.Valid does.
+func jsonValid(doc []byte) bool {
+	i := skipValue(doc, skipSpace(doc, 0), 0)
+	return i >= 0 && skipSpace(doc, i) == len(doc)
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanObject scans the object starting at b[i] == '{' and returns the index
+// just past it, or -1 if it is invalid. fn, if not nil, gets each member.
+func scanObject(b []byte, i, depth int, fn func(key, val []byte)) int {
+	if depth > jsonMaxDepth {
+		return -1
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return -1
+		}
+		ks := i
+		if i = skipString(b, i); i < 0 {
+			return -1
+		}
+		key := b[ks+1 : i-1]
+		if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
+			return -1
+		}
+		vs := skipSpace(b, i+1)
+		if i = skipValue(b, vs, depth); i < 0 {
+			return -1
+		}
+		if fn != nil {
+			fn(key, b[vs:i])
+		}
+		if i = skipSpace(b, i); i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return i + 1
+		default:
+			return -1
+		}
+	}
+}
+
+// skipValue returns the index just past the JSON value starting at b[i],
+// or -1 if there is none. depth is the nesting of the enclosing value.
+func skipValue(b []byte, i, depth int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch c := b[i]; {
+	case c == '"':
+		return skipString(b, i)
+	case c == '{':
+		return scanObject(b, i, depth+1, nil)
+	case c == '[':
+		return skipArray(b, i, depth+1)
+	case c == '-' || c >= '0' && c <= '9':
+		return skipNumber(b, i)
+	case c == 't':
+		return skipLiteral(b, i, "true")
+	case c == 'f':
+		return skipLiteral(b, i, "false")
+	case c == 'n':
+		return skipLiteral(b, i, "null")
+	}
+	return -1
+}
+
+func skipArray(b []byte, i, depth int) int {
+	if depth > jsonMaxDepth {
+		return -1
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1
+	}
+	for {
+		if i = skipValue(b, i, depth); i < 0 {
+			return -1
+		}
+		if i = skipSpace(b, i); i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case ']':
+			return i + 1
+		default:
+			return -1
+		}
+	}
+}
+
+// skipString returns the index just past the string starting at b[i] == '"'.
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1
+		case c == '\\':
+			if i+1 >= len(b) {
+				return -1
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return -1
+				}
+				i += 6
+			default:
+				return -1
+			}
+		case c < 0x20:
+			return -1
+		default:
+			i++
+		}
+	}
+	return -1
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// skipNumber returns the index just past the number starting at b[i].
+func skipNumber(b []byte, i int) int {
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	default:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || !isDigit(b[i]) {
+			return -1
+		}
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit(b[i]) {
+			return -1
+		}
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	}
+	return i
+}
+
+func skipLiteral(b []byte, i int, lit string) int {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return -1
+	}
+	return i + len(lit)
+}
+
+// unquoteJSON decodes a raw JSON string value (with its quotes), as
+// encoding/json does. It reports false when raw is not a string.
+func unquoteJSON(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner), true
+	}
+	if buf, ok := unescapeSimple(inner); ok {
+		return string(buf), true
+	}
+	var s string // \u escapes or invalid UTF-8: encoding/json's rules apply
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// unescapeSimple decodes the body of a valid JSON string whose escapes are
+// all single-character ones and whose bytes are valid UTF-8; it reports false
+// for anything else.
+func unescapeSimple(in []byte) ([]byte, bool) {
+	if !utf8.Valid(in) {
+		return nil, false
+	}
+	out := make([]byte, 0, len(in))
+	for {
+		j := bytes.IndexByte(in, '\\')
+		if j < 0 {
+			return append(out, in...), true
+		}
+		out = append(out, in[:j]...)
+		if j+1 >= len(in) {
+			return nil, false
+		}
+		var c byte
+		switch in[j+1] {
+		case '"', '\\', '/':
+			c = in[j+1]
+		case 'b':
+			c = '\b'
+		case 'f':
+			c = '\f'
+		case 'n':
+			c = '\n'
+		case 'r':
+			c = '\r'
+		case 't':
+			c = '\t'
+		default:
+			return nil, false
+		}
+		out = append(out, c)
+		in = in[j+2:]
+	}
+}
+
+// plainKey reports whether a raw member key is the same escaped and
+// decoded: no escapes, ASCII only (encoding/json folds some non-ASCII
+// letters onto ASCII field names).
+func plainKey(k []byte) bool {
+	for _, c := range k {
+		if c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
