@@ -50,6 +50,7 @@ type fakeSQS struct {
 	// evaluated, under the fake's lock, when a receive starts and whenever
 	// poke is called; a poll that is over returns no messages.
 	waitOver func(queueURL string) bool
+	pokes    int // calls of poke
 }
 
 type fakeEntryFailure struct {
@@ -145,6 +146,7 @@ func (f *fakeSQS) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInpu
 		f.receiving[url]--
 		f.notifyLocked()
 	}()
+	pokes := -1 // waitOver is evaluated at the start and after each poke only
 	for {
 		q := f.queueLocked(url)
 		if len(q.visible) > 0 {
@@ -169,8 +171,14 @@ func (f *fakeSQS) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInpu
 			q.visible = q.visible[n:]
 			return out, nil
 		}
-		if in.WaitTimeSeconds == 0 || (f.waitOver != nil && f.waitOver(url)) { // short poll, or wait time over
-			return &sqs.ReceiveMessageOutput{}, nil
+		if in.WaitTimeSeconds == 0 {
+			return &sqs.ReceiveMessageOutput{}, nil // short poll
+		}
+		if f.pokes != pokes {
+			pokes = f.pokes
+			if f.waitOver != nil && f.waitOver(url) {
+				return &sqs.ReceiveMessageOutput{}, nil // wait time over
+			}
 		}
 		ch := f.changed
 		f.mu.Unlock()
@@ -255,6 +263,7 @@ func (f *fakeSQS) ChangeMessageVisibilityBatch(_ context.Context, in *sqs.Change
 func (f *fakeSQS) poke() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.pokes++
 	f.notifyLocked()
 }
 
