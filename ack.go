@@ -184,7 +184,7 @@ func (b *ackBatcher) run() {
 
 // dispatch sends batch from a sender goroutine, waiting while
 // ackSendsInFlight calls are already running.
-func (b *ackBatcher) dispatch(batch []ackEntry) { b.senders.submit(batch) }
+func (b *ackBatcher) dispatch(batch []ackEntry) { b.senders.submit(batch, nil) }
 
 func (b *ackBatcher) sendWithRetries(pending []ackEntry) {
 	for attempt := 0; ; attempt++ {

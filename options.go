@@ -181,14 +181,25 @@ type SubscriberOptions struct {
 	// after each empty receive. Default 20s.
 	WaitTime time.Duration
 	// MaxMessages is the most messages one ReceiveMessage asks for, 1..10.
-	// Fewer are asked for when fewer workers are free. Default 10.
+	// Fewer are asked for when fewer places are free (see Prefetch).
+	// Default 10.
 	MaxMessages int
 	// Concurrency is how many messages of one queue are handled at once,
 	// at least 1. A queue is not polled while all its workers are busy.
 	// Default 10.
 	Concurrency int
-	// ReceiversPerQueue is how many long polls run at once per queue,
-	// 1..Concurrency. Default 1.
+	// Prefetch is how many received messages of one queue may wait for a
+	// free worker, at least 0. A receive is made only while a worker is
+	// free, and asks for no more messages than the free workers plus the
+	// free prefetch places, so that the next batch is already on its way
+	// while the workers finish the last one. A waiting message is kept
+	// invisible by the heartbeat and, when the subscriber stops, released
+	// at once. 0 receives for free workers only. Default 10.
+	Prefetch int
+	// ReceiversPerQueue is how many long polls may run at once per queue,
+	// at least 1 (at most Concurrency+Prefetch are used, as each needs a
+	// place for a message). Default 2: while the workers handle one batch,
+	// the next one is already on its way.
 	ReceiversPerQueue int
 	// VisibilityTimeout is sent with every ReceiveMessage (overriding the
 	// queue's setting) and is the extension the heartbeat applies, 1s..12h,
@@ -260,7 +271,8 @@ func DefaultSubscriberOptions() SubscriberOptions {
 		WaitTime:          defaultWaitTime,
 		MaxMessages:       maxReceiveBatch,
 		Concurrency:       10,
-		ReceiversPerQueue: 1,
+		Prefetch:          10,
+		ReceiversPerQueue: 2,
 		VisibilityTimeout: defaultVisibility,
 		HeartbeatFraction: 0.5,
 		HandlerTimeout:    15 * time.Minute,
@@ -307,8 +319,10 @@ func (o *SubscriberOptions) validate() error {
 		return bad("MaxMessages %d not in 1..10", o.MaxMessages)
 	case o.Concurrency < 1:
 		return bad("Concurrency %d is less than 1", o.Concurrency)
-	case o.ReceiversPerQueue < 1 || o.ReceiversPerQueue > o.Concurrency:
-		return bad("ReceiversPerQueue %d not in 1..Concurrency (%d)", o.ReceiversPerQueue, o.Concurrency)
+	case o.Prefetch < 0:
+		return bad("Prefetch %d is less than 0", o.Prefetch)
+	case o.ReceiversPerQueue < 1:
+		return bad("ReceiversPerQueue %d is less than 1", o.ReceiversPerQueue)
 	case o.VisibilityTimeout < time.Second || o.VisibilityTimeout > maxVisibility:
 		return bad("VisibilityTimeout %v not in 1s..12h", o.VisibilityTimeout)
 	case !(o.HeartbeatFraction > 0 && o.HeartbeatFraction < 1):

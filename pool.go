@@ -23,20 +23,26 @@ func newWorkerPool[T any](max int, fn func(T)) *workerPool[T] {
 }
 
 // submit hands v to an idle worker, or to a new one while fewer than max
-// run; otherwise it waits for a worker to become idle.
-func (p *workerPool[T]) submit(v T) {
+// run; otherwise it waits for a worker to become idle, or until stop is
+// closed, and then reports false: v was not taken.
+func (p *workerPool[T]) submit(v T, stop <-chan struct{}) bool {
 	select {
 	case p.ch <- v:
-		return
+		return true
 	default:
 	}
 	if p.started.Add(1) <= p.max {
 		p.wg.Add(1)
 		go p.work(v)
-		return
+		return true
 	}
 	p.started.Add(-1)
-	p.ch <- v
+	select {
+	case p.ch <- v:
+		return true
+	case <-stop:
+		return false
+	}
 }
 
 func (p *workerPool[T]) work(v T) {

@@ -373,15 +373,15 @@ func (o *onceSet) first(key string) bool {
 }
 
 // poller receives and dispatches the messages of one queue: ReceiversPerQueue
-// long polls, at most Concurrency messages held at once, and one batcher
-// each for deletes and visibility changes.
+// long polls, at most Concurrency messages handled and Prefetch more waiting
+// at once, and one batcher each for deletes and visibility changes.
 type poller struct {
 	s         *Subscriber
 	queueURL  string
 	recvCtx   context.Context // canceled to stop starting receives
 	stop      context.CancelFunc
 	ackBase   context.Context // values for ack calls; never canceled
-	slots     chan struct{}   // a token per free worker
+	capacity  *capacity
 	receivers sync.WaitGroup  // receive loops
 	workers   *workerPool[[]*delivery]
 	wg        sync.WaitGroup // heartbeats
@@ -392,12 +392,10 @@ type poller struct {
 }
 
 func newPoller(s *Subscriber, queueURL string) *poller {
-	p := &poller{s: s, queueURL: queueURL, ackBase: s.base, slots: make(chan struct{}, s.opts.Concurrency), done: make(chan struct{})}
+	p := &poller{s: s, queueURL: queueURL, ackBase: s.base, done: make(chan struct{})}
 	p.recvCtx, p.stop = context.WithCancel(s.base)
+	p.capacity = newCapacity(s.opts.Concurrency, s.opts.Prefetch, s.opts.MaxMessages)
 	p.workers = newWorkerPool(s.opts.Concurrency, p.runUnit)
-	for range s.opts.Concurrency {
-		p.slots <- struct{}{}
-	}
 	p.deletes = newAckBatcher(s.base, ackOpDelete, queueURL, deleteSender(s.client, queueURL), &s.opts, p.ackFailed)
 	p.visibility = newAckBatcher(s.base, ackOpVisibility, queueURL, visibilitySender(s.client, queueURL), &s.opts, p.ackFailed)
 	return p
@@ -409,7 +407,7 @@ func (p *poller) run() {
 	p.deletes.start()
 	p.visibility.start()
 	p.s.log.WithField("queue", p.queueURL).Debug("snssqs: polling queue")
-	for range p.s.opts.ReceiversPerQueue {
+	for range min(p.s.opts.ReceiversPerQueue, p.s.opts.Concurrency+p.s.opts.Prefetch) {
 		p.receivers.Add(1)
 		go p.receiveLoop()
 	}
@@ -424,63 +422,13 @@ func (p *poller) run() {
 // stopping reports whether the poller no longer receives.
 func (p *poller) stopping() bool { return p.recvCtx.Err() != nil }
 
-// acquireSlots waits for a free worker and reserves up to MaxMessages free
-// ones. It returns 0 once the poller stops.
-func (p *poller) acquireSlots() int {
-	select {
-	case <-p.slots:
-	case <-p.recvCtx.Done():
-		return 0
-	}
-	if p.stopping() { // both cases were ready
-		p.releaseSlots(1)
-		return 0
-	}
-	n := 1
-	for n < p.s.opts.MaxMessages {
-		select {
-		case <-p.slots:
-			n++
-			continue
-		default:
-		}
-		break
-	}
-	if n == p.s.opts.MaxMessages || p.s.opts.MaxMessages > p.s.opts.Concurrency {
-		return n
-	}
-	// Some workers are busy: give them receiveGather to finish, so that a
-	// loaded queue is received from in full batches rather than one message
-	// per request. It shapes batch sizes only, so it runs on real time.
-	t := time.NewTimer(receiveGather)
-	defer t.Stop()
-	for n < p.s.opts.MaxMessages {
-		select {
-		case <-p.slots:
-			n++
-		case <-t.C:
-			return n
-		case <-p.recvCtx.Done():
-			p.releaseSlots(n)
-			return 0
-		}
-	}
-	return n
-}
-
 // receiveGather is how long a receive waits for busy workers to free up
 // before asking for fewer than MaxMessages messages.
 const receiveGather = 500 * time.Microsecond
 
-func (p *poller) releaseSlots(n int) {
-	for range n {
-		p.slots <- struct{}{}
-	}
-}
-
-// receiveLoop long-polls for as many messages as there are free workers,
-// never while all are busy, until the poller stops. Failed receives are
-// reported and retried with exponential backoff.
+// receiveLoop long-polls for as many messages as the poller's capacity
+// allows (never while all workers are busy) until the poller stops. Failed
+// receives are reported and retried with exponential backoff.
 //
 // Stopping does not cancel a long poll in progress: SQS keeps serving a
 // poll whose client went away and hides the messages it hands to it for a
@@ -492,7 +440,7 @@ func (p *poller) receiveLoop() {
 	defer p.receivers.Done()
 	failures := 0
 	for {
-		n := p.acquireSlots()
+		n := p.capacity.reserve(p.recvCtx.Done(), receiveGather)
 		if n == 0 {
 			return
 		}
@@ -505,7 +453,7 @@ func (p *poller) receiveLoop() {
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		})
 		if err != nil {
-			p.releaseSlots(n)
+			p.capacity.received(n, 0)
 			if p.stopping() {
 				return // e.g. a long poll canceled at an expired shutdown: not an error
 			}
@@ -525,7 +473,7 @@ func (p *poller) receiveLoop() {
 			p.releaseRaw(msgs[n:])
 			msgs = msgs[:n]
 		}
-		p.releaseSlots(n - len(msgs))
+		p.capacity.received(n, len(msgs))
 		if len(msgs) > 0 {
 			p.dispatch(msgs)
 		} else if p.s.waitSeconds == 0 {
@@ -565,11 +513,12 @@ func (p *poller) dispatch(msgs []types.Message) {
 			p.runHeartbeat(d.msg, d.hb, abandon)
 		}()
 	}
-	// A worker is always available or about to be: the messages held by
-	// busy workers and by this dispatch never exceed Concurrency, the
-	// number of workers the pool may start.
+	// Units wait here for a free worker (at most Prefetch messages do);
+	// once the poller stops, the waiting ones are released instead.
 	for _, unit := range groupDeliveries(ds) {
-		p.workers.submit(unit)
+		if !p.workers.submit(unit, p.recvCtx.Done()) {
+			p.release(unit)
+		}
 	}
 }
 
@@ -608,7 +557,7 @@ func (p *poller) runUnit(unit []*delivery) {
 			return
 		}
 		ok := p.process(d)
-		p.releaseSlots(1)
+		p.capacity.done(1)
 		if !ok && i+1 < len(unit) {
 			p.s.log.WithFields(messageFields(d.msg)).WithField("group", d.msg.MessageGroupID).
 				WithField("released", len(unit)-i-1).Info("snssqs: message of FIFO group failed; releasing the group's later messages to keep order")
@@ -623,8 +572,8 @@ func (p *poller) release(ds []*delivery) {
 	for _, d := range ds {
 		p.stopHeartbeat(d)
 		p.visibility.add(ackEntry{messageID: d.msg.SQSMessageID, receipt: d.msg.receiptHandle})
-		p.releaseSlots(1)
 	}
+	p.capacity.done(len(ds))
 }
 
 // releaseRaw makes undecoded messages visible again at once.

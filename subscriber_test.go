@@ -357,7 +357,8 @@ func TestNewSubscriberValidatesOptions(t *testing.T) {
 		"wait time":      func(o *SubscriberOptions) { o.WaitTime = 21 * time.Second },
 		"max messages":   func(o *SubscriberOptions) { o.MaxMessages = 11 },
 		"concurrency":    func(o *SubscriberOptions) { o.Concurrency = 0 },
-		"receivers":      func(o *SubscriberOptions) { o.ReceiversPerQueue = 11 },
+		"receivers":      func(o *SubscriberOptions) { o.ReceiversPerQueue = 0 },
+		"prefetch":       func(o *SubscriberOptions) { o.Prefetch = -1 },
 		"visibility":     func(o *SubscriberOptions) { o.VisibilityTimeout = 13 * time.Hour },
 		"heartbeat":      func(o *SubscriberOptions) { o.HeartbeatFraction = 1 },
 		"handler time":   func(o *SubscriberOptions) { o.HandlerTimeout = 0 },
@@ -408,17 +409,22 @@ func TestReceiveRequest(t *testing.T) {
 
 func TestShortPollingPausesWhenEmpty(t *testing.T) {
 	h := newHarness(t, func(o *SubscriberOptions) { o.WaitTime = 0 })
+	receivers := h.s.opts.ReceiversPerQueue
 	hd, ch := recv(nil)
 	_, err := h.s.Handle(queueA, "t", hd)
 	require.NoError(t, err)
 	h.start()
-	h.clk.awaitTimers(t, shortPollPause, 1)
-	h.sqs.with(func() { assert.Len(t, h.sqs.receives, 1, "no spinning on an empty queue") })
+	h.clk.awaitTimers(t, shortPollPause, receivers)
+	h.sqs.with(func() { assert.Len(t, h.sqs.receives, receivers, "no spinning on an empty queue: a receive per loop") })
 	id := h.sqs.send(queueA, envelopeBody(t, "t", 1))
 	h.clk.Advance(shortPollPause)
 	next(t, ch)
 	h.waitDeleted(receiptOf(id, 1))
-	h.sqs.with(func() { assert.Zero(t, h.sqs.receives[1].WaitTimeSeconds) })
+	h.sqs.with(func() {
+		for _, r := range h.sqs.receives {
+			assert.Zero(t, r.WaitTimeSeconds)
+		}
+	})
 }
 
 func TestDispatchByType(t *testing.T) {
@@ -683,9 +689,11 @@ func TestDeleteEntryFailureRetriedThenReported(t *testing.T) {
 	h.sqs.with(func() { assert.Len(t, h.sqs.deleteBatches, 3, "one call and two retries") })
 }
 
+// TestBackPressure: without prefetch, a receive asks for the free workers
+// only, and none is made while every worker is busy.
 func TestBackPressure(t *testing.T) {
 	var inflight atomic.Int32
-	h := newHarness(t, func(o *SubscriberOptions) { o.Concurrency = 2 })
+	h := newHarness(t, func(o *SubscriberOptions) { o.Concurrency, o.Prefetch, o.ReceiversPerQueue = 2, 0, 1 })
 	h.sqs.onReceive = func(in *sqs.ReceiveMessageInput) {
 		busy := inflight.Load()
 		assert.Positive(t, in.MaxNumberOfMessages)
@@ -720,6 +728,92 @@ func TestBackPressure(t *testing.T) {
 		next(t, started)
 	}
 	h.sqs.waitFor(t, "five deletes", func() bool { return len(h.sqs.deletedReceiptsLocked()) == 5 })
+}
+
+// TestBackPressureWithPrefetch: at most Prefetch received messages wait for
+// a worker, no receive is made while every worker is busy, and the waiting
+// messages are handled in turn.
+func TestBackPressureWithPrefetch(t *testing.T) {
+	const concurrency, prefetch, total = 2, 3, 10
+	var handling, handled atomic.Int32
+	h := newHarness(t, func(o *SubscriberOptions) { o.Concurrency, o.Prefetch, o.ReceiversPerQueue = concurrency, prefetch, 1 })
+	h.sqs.onReceive = func(in *sqs.ReceiveMessageInput) {
+		assert.Less(t, handling.Load(), int32(concurrency), "received while every worker was busy")
+		h.sqs.with(func() {
+			// Received and not yet handled: at most what the subscriber
+			// holds (a handler counts itself done before its message is).
+			held := total - len(h.sqs.queueLocked(queueA).visible) - int(handled.Load())
+			assert.LessOrEqual(t, held+int(in.MaxNumberOfMessages), concurrency+prefetch, "asked for more than the free places")
+		})
+	}
+	started := make(chan string, 10)
+	release := make(chan struct{})
+	_, err := h.s.Handle(queueA, "t", func(_ context.Context, m *Message) error {
+		n := handling.Add(1)
+		assert.LessOrEqual(t, n, int32(concurrency))
+		started <- m.SQSMessageID
+		<-release
+		handling.Add(-1)
+		handled.Add(1)
+		return nil
+	})
+	require.NoError(t, err)
+	for i := range total {
+		h.sqs.send(queueA, envelopeBody(t, "t", i))
+	}
+	h.start()
+
+	next(t, started)
+	next(t, started)
+	h.sqs.waitFor(t, "the prefetched messages", func() bool { return len(h.sqs.queueLocked(queueA).inflight) == concurrency+prefetch })
+	h.sqs.with(func() {
+		require.Len(t, h.sqs.receives, 1, "no receive while every worker is busy")
+		assert.Equal(t, int32(concurrency+prefetch), h.sqs.receives[0].MaxNumberOfMessages)
+	})
+	assert.Empty(t, started, "prefetched messages wait for a worker")
+	close(release)
+	for range 8 {
+		next(t, started)
+	}
+	h.sqs.waitFor(t, "ten deletes", func() bool { return len(h.sqs.deletedReceiptsLocked()) == 10 })
+}
+
+// TestShutdownReleasesPrefetched: messages waiting for a worker are released
+// at once when the subscriber stops, while the running handler drains.
+func TestShutdownReleasesPrefetched(t *testing.T) {
+	h := newHarness(t, func(o *SubscriberOptions) { o.Concurrency, o.Prefetch, o.ReceiversPerQueue = 1, 2, 1 })
+	hd, started, release := blockingHandler()
+	_, err := h.s.Handle(queueA, "t", hd)
+	require.NoError(t, err)
+	ids := []string{
+		h.sqs.send(queueA, envelopeBody(t, "t", 1)),
+		h.sqs.send(queueA, envelopeBody(t, "t", 2)),
+		h.sqs.send(queueA, envelopeBody(t, "t", 3)),
+	}
+	h.start()
+	<-started
+	h.sqs.waitFor(t, "the prefetched messages", func() bool { return len(h.sqs.queueLocked(queueA).inflight) == 3 })
+
+	shut := make(chan error, 1)
+	go func() { shut <- h.s.Shutdown(context.Background()) }()
+	h.awaitShutdownBegun()
+	h.sqs.waitFor(t, "the waiting messages' release", func() bool { return len(h.sqs.visEntriesLocked()) == 2 })
+	h.sqs.with(func() {
+		var released []string
+		for _, e := range h.sqs.visEntriesLocked() {
+			released = append(released, aws.ToString(e.ReceiptHandle))
+			assert.Zero(t, e.VisibilityTimeout, "released for other consumers at once")
+		}
+		assert.ElementsMatch(t, []string{receiptOf(ids[1], 1), receiptOf(ids[2], 1)}, released)
+		assert.Empty(t, h.sqs.deletedReceiptsLocked(), "the running handler has not returned")
+	})
+	close(release)
+	require.NoError(t, next(t, shut))
+	h.sqs.with(func() { assert.Equal(t, []string{receiptOf(ids[0], 1)}, h.sqs.deletedReceiptsLocked()) })
+	assert.Empty(t, started, "waiting messages are not handled after shutdown began")
+	require.NoError(t, next(t, h.runErr))
+	h.runErr = nil
+	h.stop()
 }
 
 func TestPanicRecovered(t *testing.T) {
@@ -780,7 +874,7 @@ func TestPanickingMiddlewareRecovered(t *testing.T) {
 }
 
 func TestReceiveErrorsRetriedWithBackoff(t *testing.T) {
-	h := newHarness(t)
+	h := newHarness(t, func(o *SubscriberOptions) { o.ReceiversPerQueue = 1 }) // one loop's backoff
 	apiErr := &smithy.GenericAPIError{Code: "InternalError", Message: "try again"}
 	h.sqs.receiveErrs = []error{apiErr, apiErr}
 	hd, ch := recv(nil)
@@ -985,11 +1079,12 @@ func TestShutdownDrainsAndReleasesUnstarted(t *testing.T) {
 
 func TestShutdownLetsLongPollFinishAndReleasesItsMessages(t *testing.T) {
 	h := newHarness(t)
+	receivers := h.s.opts.ReceiversPerQueue
 	hd, ch := recv(nil)
 	_, err := h.s.Handle(queueA, "t", hd)
 	require.NoError(t, err)
 	h.start()
-	h.sqs.waitFor(t, "a long poll", func() bool { return h.sqs.receiving[queueA] == 1 })
+	h.sqs.waitFor(t, "the long polls", func() bool { return h.sqs.receiving[queueA] == receivers })
 
 	shut := make(chan error, 1)
 	go func() { shut <- h.s.Shutdown(context.Background()) }()
@@ -998,13 +1093,14 @@ func TestShutdownLetsLongPollFinishAndReleasesItsMessages(t *testing.T) {
 	// poll goes on, and a message it brings after shutdown began is
 	// released at once instead of handled.
 	id := h.sqs.send(queueA, envelopeBody(t, "t", 1))
+	h.endPolls() // the other long poll, if any, reaches its WaitTime
 	require.NoError(t, next(t, shut))
 	h.sqs.with(func() {
 		entries := h.sqs.visEntriesLocked()
 		require.Len(t, entries, 1)
 		assert.Equal(t, receiptOf(id, 1), aws.ToString(entries[0].ReceiptHandle))
 		assert.Zero(t, entries[0].VisibilityTimeout)
-		assert.Equal(t, 1, len(h.sqs.receives), "no receive after shutdown began")
+		assert.Equal(t, receivers, len(h.sqs.receives), "no receive after shutdown began")
 	})
 	assert.Empty(t, ch)
 	require.NoError(t, next(t, h.runErr))
@@ -1070,7 +1166,7 @@ func TestCloseIsIdempotentAndConcurrent(t *testing.T) {
 	_, err := h.s.Handle(queueA, "t", hd)
 	require.NoError(t, err)
 	h.start()
-	h.sqs.waitFor(t, "polling", func() bool { return h.sqs.receiving[queueA] == 1 })
+	h.sqs.waitFor(t, "polling", func() bool { return h.sqs.receiving[queueA] == h.s.opts.ReceiversPerQueue })
 	require.ErrorIs(t, h.s.Run(context.Background()), ErrAlreadyRunning)
 	var wg sync.WaitGroup
 	for range 3 {

@@ -1,0 +1,109 @@
+package snssqs
+
+import (
+	"sync"
+	"time"
+)
+
+// capacity is the back-pressure of one poller: it decides when a receive
+// may be made and how many messages it may ask for.
+//
+// A message is busy from its arrival until it is done with (handled,
+// released or given up); places are reserved for the messages a receive in
+// progress may bring. A receive is made only while a worker is free (fewer
+// busy messages than workers), for at most MaxMessages and at most the
+// places left under the limit of Concurrency+Prefetch busy or reserved
+// messages. So at most Prefetch received messages wait for a worker, and
+// none is received while every worker is busy.
+type capacity struct {
+	workers int // Concurrency
+	limit   int // Concurrency + Prefetch
+	batch   int // MaxMessages
+
+	mu       sync.Mutex
+	busy     int
+	reserved int
+	waiters  int
+	changed  chan struct{} // closed and replaced when places free up, if anyone waits
+}
+
+func newCapacity(workers, prefetch, batch int) *capacity {
+	return &capacity{workers: workers, limit: workers + prefetch, batch: batch, changed: make(chan struct{})}
+}
+
+// reserve waits until a receive may be made and reserves places for it; it
+// returns their number, or 0 once stop is closed. When fewer than
+// MaxMessages places are free while messages are busy, it waits up to
+// gather for more to free up, so that a loaded queue is received from in
+// full batches rather than one message per request. gather shapes batch
+// sizes only, so it runs on real time.
+func (c *capacity) reserve(stop <-chan struct{}, gather time.Duration) int {
+	var (
+		timer   *time.Timer
+		expired <-chan time.Time
+		late    bool
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-stop:
+			return 0
+		default:
+		}
+		c.mu.Lock()
+		free := min(c.batch, c.limit-c.busy-c.reserved)
+		if c.busy < c.workers && free > 0 {
+			if free == c.batch || c.busy == 0 || late {
+				c.reserved += free
+				c.mu.Unlock()
+				return free
+			}
+			if timer == nil {
+				timer = time.NewTimer(gather)
+				expired = timer.C
+			}
+		}
+		c.waiters++
+		ch := c.changed
+		c.mu.Unlock()
+		select {
+		case <-stop:
+		case <-ch:
+		case <-expired:
+			late, expired = true, nil
+		}
+		c.mu.Lock()
+		c.waiters--
+		c.mu.Unlock()
+	}
+}
+
+// received turns the n places a receive reserved into got busy messages.
+func (c *capacity) received(n, got int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reserved -= n
+	c.busy += got
+	if got < n {
+		c.signalLocked()
+	}
+}
+
+// done frees the places of k busy messages.
+func (c *capacity) done(k int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.busy -= k
+	c.signalLocked()
+}
+
+func (c *capacity) signalLocked() {
+	if c.waiters > 0 {
+		close(c.changed)
+		c.changed = make(chan struct{})
+	}
+}
