@@ -36,8 +36,10 @@ import (
 //
 // Nothing runs for an idle topic: a topic's state is created when a message
 // arrives and dropped when it has no queued message and no request in
-// flight. Goroutines exist only for in-flight requests and armed linger
-// timers, and all of them are counted in wg.
+// flight. Goroutines exist for in-flight requests, armed linger timers and
+// up to maxInFlight idle senders kept for the next requests (a sender keeps
+// the stack an SDK call grew, tens of KiB, where a new goroutine would grow
+// one again); all of them are counted in wg and end at shutdown.
 type batcher struct {
 	client      SNSPublishAPI
 	clock       clock.Clock
@@ -56,7 +58,9 @@ type batcher struct {
 	topics  map[string]*topicQueue
 	closed  bool
 	aborted bool
-	closing chan struct{} // closed when shutdown begins; wakes linger timers
+	closing chan struct{} // closed when shutdown begins; wakes linger timers and idle senders
+	idle    chan sendJob  // unbuffered: hands a request to an idle sender
+	idlers  int           // idle senders
 
 	wg        sync.WaitGroup // in-flight requests and linger timers
 	drainOnce sync.Once
@@ -95,6 +99,12 @@ type queuedMessage struct {
 	prev, next *queuedMessage
 }
 
+// sendJob is a request for an idle sender to make.
+type sendJob struct {
+	tq    *topicQueue
+	batch []*queuedMessage
+}
+
 // publishResult is the outcome of one message.
 type publishResult struct {
 	messageID      string
@@ -114,6 +124,7 @@ func newBatcher(client SNSPublishAPI, o PublisherOptions) *batcher {
 		abort:       abort,
 		topics:      make(map[string]*topicQueue),
 		closing:     make(chan struct{}),
+		idle:        make(chan sendJob),
 		drained:     make(chan struct{}),
 	}
 }
@@ -230,8 +241,12 @@ func (b *batcher) nextLocked(tq *topicQueue, mine bool) (taken []*queuedMessage)
 			taken = batch
 			continue
 		}
-		b.wg.Add(1)
-		go b.send(tq, batch)
+		select {
+		case b.idle <- sendJob{tq: tq, batch: batch}:
+		default:
+			b.wg.Add(1)
+			go b.send(tq, batch)
+		}
 	}
 	return taken
 }
@@ -299,10 +314,12 @@ func (b *batcher) lingerTimer(tq *topicQueue, d time.Duration) {
 }
 
 // send makes the request for batch, delivers each message's result and
-// frees the slot; then it goes on with the topic's next request, if any.
+// frees the slot; then it goes on with the topic's next request, if any, or
+// waits idle for another one, unless maxInFlight senders already wait or
+// shutdown has begun.
 func (b *batcher) send(tq *topicQueue, batch []*queuedMessage) {
 	defer b.wg.Done()
-	for batch != nil {
+	for {
 		results := b.request(tq.arn, batch)
 		for i, qm := range batch {
 			b.logResult(tq.arn, qm, results[i]) // before the caller can return
@@ -317,7 +334,29 @@ func (b *batcher) send(tq *topicQueue, batch []*queuedMessage) {
 		}
 		batch = b.nextLocked(tq, true)
 		b.forgetIfIdleLocked(tq)
+		if batch == nil {
+			if b.closed || b.idlers >= b.maxInFlight {
+				b.mu.Unlock()
+				return
+			}
+			b.idlers++
+		}
 		b.mu.Unlock()
+		if batch != nil {
+			continue
+		}
+		var job sendJob
+		select {
+		case job = <-b.idle:
+		case <-b.closing:
+		}
+		b.mu.Lock()
+		b.idlers--
+		b.mu.Unlock()
+		if job.batch == nil {
+			return
+		}
+		tq, batch = job.tq, job.batch
 	}
 }
 

@@ -555,6 +555,7 @@ func TestPublisherShutdownDeadline(t *testing.T) {
 func TestBatcherForgetsIdleTopicsAndLeavesNoGoroutines(t *testing.T) {
 	f := &fakeSNS{}
 	p := newTestPublisher(t, f)
+	before := runtime.NumGoroutine()
 	check := checkNoPublisherGoroutineLeak(t)
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
@@ -574,6 +575,17 @@ func TestBatcherForgetsIdleTopicsAndLeavesNoGoroutines(t *testing.T) {
 		defer p.b.mu.Unlock()
 		return len(p.b.topics) == 0
 	})
-	check() // before Close: nothing runs for idle topics
+	// Before Close, only idle senders wait, at most MaxInFlightBatches of
+	// them whatever the number of topics; Close ends them.
+	pubWaitUntil(t, "only idle senders are left", func() bool {
+		p.b.mu.Lock()
+		defer p.b.mu.Unlock()
+		return runtime.NumGoroutine()-before == p.b.idlers
+	})
+	p.b.mu.Lock()
+	assert.LessOrEqual(t, p.b.idlers, p.b.maxInFlight)
+	p.b.mu.Unlock()
+	require.NoError(t, p.Close())
+	check()
 	assert.Len(t, f.sentEnvelopeIDs(), 400)
 }
