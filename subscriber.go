@@ -382,7 +382,7 @@ type poller struct {
 	stop      context.CancelFunc
 	ackBase   context.Context // values for ack calls; never canceled
 	capacity  *capacity
-	receivers sync.WaitGroup  // receive loops
+	receivers sync.WaitGroup // receive loops
 	workers   *workerPool[[]*delivery]
 	wg        sync.WaitGroup // heartbeats
 	done      chan struct{}  // closed when run returned
