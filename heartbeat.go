@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,24 +15,65 @@ import (
 // ackOpHeartbeat names visibility extensions in logs and AckError.
 const ackOpHeartbeat = "extend visibility"
 
-// heartbeat keeps one received message invisible while it waits for or runs
-// its handler: every HeartbeatFraction×VisibilityTimeout since the message
-// was received (or last extended) it sets the message's visibility to
-// VisibilityTimeout again, until stop is called, the handler's deadline
-// passes, SQS rejects the receipt handle, or the subscriber abandons its
-// handlers at shutdown.
-type heartbeat struct {
-	stopCh   chan struct{}
-	stopOnce sync.Once
-
-	mu       sync.Mutex
-	deadline time.Time // clock time; zero until the handler starts
+// heartbeatGroup keeps the messages of one receive invisible while they wait
+// for or run their handlers: every HeartbeatFraction×VisibilityTimeout since
+// they were received (or last extended) it sets the visibility of each
+// member still held to VisibilityTimeout again. A member is no longer
+// extended once it is stopped, its handler's deadline has passed or SQS
+// rejected its receipt handle; the group ends when no member is left to
+// extend, or when the subscriber abandons its handlers at shutdown. One
+// goroutine and one timer serve the whole receive; extensions, which are
+// rare, each get a goroutine so that a slow call delays no other.
+type heartbeatGroup struct {
+	p       *poller
+	members []*heartbeat
+	live    atomic.Int32  // members not stopped
+	allDone chan struct{} // closed when every member is stopped
 }
 
-func newHeartbeat() *heartbeat { return &heartbeat{stopCh: make(chan struct{})} }
+// heartbeat is one message's membership in its heartbeatGroup.
+type heartbeat struct {
+	m     *Message
+	group *heartbeatGroup
 
-// stop ends the heartbeat; it is idempotent.
-func (hb *heartbeat) stop() { hb.stopOnce.Do(func() { close(hb.stopCh) }) }
+	mu       sync.Mutex
+	deadline time.Time     // clock time; zero until the handler starts
+	stopped  bool          // stop was called
+	gone     bool          // no longer extended (deadline passed, receipt rejected)
+	ext      chan struct{} // closed when the extension in progress ends; nil if none
+}
+
+// newHeartbeatGroup makes the heartbeats of ds, one receive's messages, and
+// sets each delivery's.
+func newHeartbeatGroup(p *poller, ds []*delivery) *heartbeatGroup {
+	g := &heartbeatGroup{p: p, members: make([]*heartbeat, len(ds)), allDone: make(chan struct{})}
+	for i, d := range ds {
+		hb := &heartbeat{m: d.msg, group: g}
+		g.members[i] = hb
+		d.hb = hb
+	}
+	g.live.Store(int32(len(ds)))
+	return g
+}
+
+// stop ends hb and waits until it can no longer change the message's
+// visibility, so it cannot undo a nack or follow a delete. It is idempotent.
+func (hb *heartbeat) stop() {
+	hb.mu.Lock()
+	if hb.stopped {
+		hb.mu.Unlock()
+		return
+	}
+	hb.stopped = true
+	ext := hb.ext
+	hb.mu.Unlock()
+	if ext != nil {
+		<-ext
+	}
+	if hb.group.live.Add(-1) == 0 {
+		close(hb.group.allDone)
+	}
+}
 
 // setDeadline records when the message's handler times out.
 func (hb *heartbeat) setDeadline(t time.Time) {
@@ -40,36 +82,69 @@ func (hb *heartbeat) setDeadline(t time.Time) {
 	hb.mu.Unlock()
 }
 
-func (hb *heartbeat) handlerDeadline() time.Time {
-	hb.mu.Lock()
-	defer hb.mu.Unlock()
-	return hb.deadline
-}
-
-// runHeartbeat runs hb for message m until it ends. abandon is closed when
+// run extends the group's messages until it ends. abandon is closed when
 // the subscriber gives up on its handlers.
-func (p *poller) runHeartbeat(m *Message, hb *heartbeat, abandon <-chan struct{}) {
-	o := &p.s.opts
+func (g *heartbeatGroup) run(abandon <-chan struct{}) {
+	o := &g.p.s.opts
 	interval := time.Duration(float64(o.VisibilityTimeout) * o.HeartbeatFraction)
 	t := o.Clock.NewTimer(interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-hb.stopCh:
+		case <-g.allDone:
 			return
 		case <-abandon:
 			return
 		case <-t.C():
 		}
-		if dl := hb.handlerDeadline(); !dl.IsZero() && !o.Clock.Now().Before(dl) {
-			p.s.log.WithFields(messageFields(m)).Warn("snssqs: handler timeout reached; visibility no longer extended, message will be redelivered")
-			return
-		}
-		if !p.extendVisibility(m) {
+		if g.extend() == 0 {
 			return
 		}
 		t.Reset(interval)
 	}
+}
+
+// extend extends every member still to be extended, concurrently, and
+// returns how many remain to be extended later.
+func (g *heartbeatGroup) extend() int {
+	now := g.p.s.opts.Clock.Now()
+	var wg sync.WaitGroup
+	for _, hb := range g.members {
+		hb.mu.Lock()
+		if hb.stopped || hb.gone {
+			hb.mu.Unlock()
+			continue
+		}
+		if !hb.deadline.IsZero() && !now.Before(hb.deadline) {
+			hb.gone = true
+			hb.mu.Unlock()
+			g.p.s.log.WithFields(messageFields(hb.m)).Warn("snssqs: handler timeout reached; visibility no longer extended, message will be redelivered")
+			continue
+		}
+		ext := make(chan struct{})
+		hb.ext = ext
+		hb.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok := g.p.extendVisibility(hb.m)
+			hb.mu.Lock()
+			hb.ext = nil
+			hb.gone = hb.gone || !ok
+			hb.mu.Unlock()
+			close(ext)
+		}()
+	}
+	wg.Wait()
+	remaining := 0
+	for _, hb := range g.members {
+		hb.mu.Lock()
+		if !hb.stopped && !hb.gone {
+			remaining++
+		}
+		hb.mu.Unlock()
+	}
+	return remaining
 }
 
 // extendVisibility sets m's visibility to VisibilityTimeout and reports

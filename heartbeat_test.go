@@ -83,7 +83,9 @@ func TestHeartbeatExtendsVisibilityUntilHandlerReturns(t *testing.T) {
 
 	close(release)
 	h.waitDeleted(receiptOf(id, 1))
-	assert.Zero(t, h.clk.Waiters(), "the heartbeat timer is stopped")
+	// The receive's heartbeat goroutine ends once its last message is
+	// done with; stop itself guarantees only that no extension follows.
+	assert.Eventually(t, func() bool { return h.clk.Waiters() == 0 }, waitLimit, time.Millisecond, "the heartbeat timer is stopped")
 	h.clk.Advance(time.Hour)
 	h.sqs.with(func() { assert.Len(t, h.sqs.visCalls, 3, "no extension after the handler returned") })
 }
@@ -153,4 +155,44 @@ func TestHeartbeatFailures(t *testing.T) {
 		assert.Zero(t, h.clk.Waiters(), "no further extension is scheduled")
 		close(release)
 	})
+}
+
+// TestHeartbeatOneTimerPerReceive: the messages of one receive share one
+// heartbeat timer, and only those still held are extended.
+func TestHeartbeatOneTimerPerReceive(t *testing.T) {
+	h := newHarness(t, func(o *SubscriberOptions) { o.ReceiversPerQueue = 1 })
+	release := make(chan struct{})
+	slowStarted := make(chan struct{})
+	fastDone := make(chan struct{}, 2)
+	_, err := h.s.Handle(queueA, "t", func(_ context.Context, m *Message) error {
+		if string(m.Data) == `"slow"` {
+			close(slowStarted)
+			<-release
+			return nil
+		}
+		fastDone <- struct{}{}
+		return nil
+	})
+	require.NoError(t, err)
+	slow := h.sqs.send(queueA, envelopeBody(t, "t", "slow"))
+	fast1 := h.sqs.send(queueA, envelopeBody(t, "t", "fast"))
+	fast2 := h.sqs.send(queueA, envelopeBody(t, "t", "fast"))
+	h.start()
+	<-slowStarted
+	next(t, fastDone)
+	next(t, fastDone)
+	h.waitDeleted(receiptOf(fast1, 1), receiptOf(fast2, 1))
+	h.sqs.with(func() { // the three messages, visible at the start, came in the first receive
+		require.NotEmpty(t, h.sqs.receives)
+		require.Equal(t, int32(10), h.sqs.receives[0].MaxNumberOfMessages)
+	})
+
+	h.clk.blockUntil(t, 1) // one timer for the receive's three messages
+	h.clk.Advance(15 * time.Second)
+	h.sqs.waitFor(t, "the extension", func() bool { return len(h.sqs.visCalls) == 1 })
+	h.sqs.with(func() { assert.Equal(t, receiptOf(slow, 1), aws.ToString(h.sqs.visCalls[0].ReceiptHandle), "only the held message") })
+	h.clk.blockUntil(t, 1)
+	close(release)
+	h.waitDeleted(receiptOf(slow, 1))
+	assert.Eventually(t, func() bool { return h.clk.Waiters() == 0 }, waitLimit, time.Millisecond, "the group's timer is stopped")
 }

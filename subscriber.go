@@ -493,7 +493,6 @@ type delivery struct {
 	msg       *Message
 	decodeErr error
 	hb        *heartbeat
-	hbDone    chan struct{} // closed when the heartbeat goroutine exited
 }
 
 // dispatch decodes msgs, starts their heartbeats and hands them to workers:
@@ -504,15 +503,14 @@ func (p *poller) dispatch(msgs []types.Message) {
 	ds := make([]*delivery, len(msgs))
 	for i, sm := range msgs {
 		m, err := decodeSQSMessage(p.queueURL, sm, p.s.allowed)
-		d := &delivery{msg: m, decodeErr: err, hb: newHeartbeat(), hbDone: make(chan struct{})}
-		ds[i] = d
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			defer close(d.hbDone)
-			p.runHeartbeat(d.msg, d.hb, abandon)
-		}()
+		ds[i] = &delivery{msg: m, decodeErr: err}
 	}
+	g := newHeartbeatGroup(p, ds)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		g.run(abandon)
+	}()
 	// Units wait here for a free worker (at most Prefetch messages do);
 	// once the poller stops, the waiting ones are released instead.
 	for _, unit := range groupDeliveries(ds) {
@@ -590,7 +588,6 @@ func (p *poller) stopHeartbeat(d *delivery) {
 		return
 	}
 	d.hb.stop()
-	<-d.hbDone
 }
 
 // process handles one message and acknowledges it. It reports whether the
