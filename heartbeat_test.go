@@ -190,7 +190,9 @@ func TestHeartbeatOneTimerPerReceive(t *testing.T) {
 	h.clk.blockUntil(t, 1) // one timer for the receive's three messages
 	h.clk.Advance(15 * time.Second)
 	h.sqs.waitFor(t, "the extension", func() bool { return len(h.sqs.visCalls) == 1 })
-	h.sqs.with(func() { assert.Equal(t, receiptOf(slow, 1), aws.ToString(h.sqs.visCalls[0].ReceiptHandle), "only the held message") })
+	h.sqs.with(func() {
+		assert.Equal(t, receiptOf(slow, 1), aws.ToString(h.sqs.visCalls[0].ReceiptHandle), "only the held message")
+	})
 	h.clk.blockUntil(t, 1)
 	close(release)
 	h.waitDeleted(receiptOf(slow, 1))
