@@ -16,7 +16,7 @@ import (
 type snsNotification struct {
 	MessageID         string
 	TopicArn          string
-	Message           string
+	Message           []byte
 	MessageAttributes map[string]snsAttribute
 }
 
@@ -32,7 +32,7 @@ func jsonObject(body []byte) map[string]json.RawMessage {
 	plain := true
 	if !jsonMembers(body, func(k, v []byte) {
 		plain = plain && plainKey(k)
-		keys[string(k)] = v
+		keys[envelopeKey(k)] = v
 	}) {
 		return nil
 	}
@@ -53,6 +53,23 @@ type notificationWire struct {
 	TopicArn          string
 	Message           *string
 	MessageAttributes map[string]snsAttribute
+
+	// message is Message as bytes, set by the scanner instead of Message
+	// (hasMessage tells an absent one from an empty one): it may alias the
+	// body, saving two copies of the largest member.
+	message    []byte
+	hasMessage bool
+}
+
+// messageBytes returns Message as bytes and whether there is one.
+func (w *notificationWire) messageBytes() ([]byte, bool) {
+	if w.hasMessage {
+		return w.message, true
+	}
+	if w.Message != nil {
+		return []byte(*w.Message), true
+	}
+	return nil, false
 }
 
 // notificationKeys are the members that mark a body as an SNS notification,
@@ -85,13 +102,14 @@ func parseSNSNotification(body []byte) (*snsNotification, bool, error) {
 			return nil, false, nil
 		}
 	}
-	if w.Type != "Notification" || w.Message == nil {
+	msg, hasMessage := w.messageBytes()
+	if w.Type != "Notification" || !hasMessage {
 		return nil, false, nil
 	}
 	if w.TopicArn == "" || w.MessageID == "" {
 		return nil, true, fmt.Errorf("%w: SNS notification without TopicArn or MessageId", ErrMalformedMessage)
 	}
-	return &snsNotification{MessageID: w.MessageID, TopicArn: w.TopicArn, Message: *w.Message, MessageAttributes: w.MessageAttributes}, true, nil
+	return &snsNotification{MessageID: w.MessageID, TopicArn: w.TopicArn, Message: msg, MessageAttributes: w.MessageAttributes}, true, nil
 }
 
 // notificationFields are the members of notificationWire, which
@@ -116,12 +134,12 @@ func scanNotification(body []byte) (w notificationWire, valid, decoded bool) {
 		case "TopicArn":
 			dst = &w.TopicArn
 		case "Message":
-			s, ok := unquoteJSON(v)
+			b, ok := unquoteJSONBytes(v)
 			if !ok {
 				decoded = false
 				return
 			}
-			w.Message = &s
+			w.message, w.hasMessage = b, true
 			return
 		case "MessageAttributes":
 			attrs = v
@@ -258,7 +276,7 @@ func decodeSQSMessage(queueURL string, sm types.Message, allowed map[string]stru
 				return m, fmt.Errorf("%w: notification from %s", ErrTopicNotAllowed, clip(n.TopicArn))
 			}
 		}
-		body = []byte(n.Message)
+		body = n.Message
 		if len(n.MessageAttributes) > 0 {
 			m.Attributes = make(map[string]Attribute, len(n.MessageAttributes))
 			for k, v := range n.MessageAttributes {

@@ -226,14 +226,52 @@ func unquoteJSON(raw []byte) (string, bool) {
 	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
 		return string(inner), true
 	}
+	b, ok := unquoteJSONBytes(raw)
+	return string(b), ok
+}
+
+// unquoteJSONBytes is unquoteJSON returning bytes, which alias raw when
+// the string has no escapes.
+func unquoteJSONBytes(raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, false
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return inner, true
+	}
 	if buf, ok := unescapeSimple(inner); ok {
-		return string(buf), true
+		return buf, true
 	}
 	var s string // \u escapes or invalid UTF-8: encoding/json's rules apply
 	if json.Unmarshal(raw, &s) != nil {
-		return "", false
+		return nil, false
 	}
-	return s, true
+	return []byte(s), true
+}
+
+// envelopeKey returns k as a string, without allocating for the members a
+// CloudEvents envelope usually has.
+func envelopeKey(k []byte) string {
+	switch string(k) {
+	case "specversion":
+		return "specversion"
+	case "id":
+		return "id"
+	case "source":
+		return "source"
+	case "type":
+		return "type"
+	case "subject":
+		return "subject"
+	case "time":
+		return "time"
+	case "datacontenttype":
+		return "datacontenttype"
+	case "data":
+		return "data"
+	}
+	return string(k)
 }
 
 // unescapeSimple decodes the body of a valid JSON string whose escapes are
