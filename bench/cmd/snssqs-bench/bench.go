@@ -104,11 +104,14 @@ func runBenchmark(ctx context.Context, env *benchEnv, cfg benchConfig, cs []cont
 }
 
 // repeat runs spec for every contender, reps times, interleaved, and returns
-// the per-contender medians of the runs that succeeded.
+// the per-contender medians of the runs that succeeded. Each repetition
+// starts with the next contender, so that none always runs first or always
+// follows the same one.
 func (r *benchResults) repeat(ctx context.Context, env *benchEnv, cs []contender, reps int, log io.Writer, spec func(contender) (runSpec, bool)) map[string]runResult {
 	all := map[string][]runResult{}
 	for rep := 1; rep <= reps; rep++ {
-		for _, c := range cs {
+		for i := range cs {
+			c := cs[(i+rep-1)%len(cs)]
 			s, ok := spec(c)
 			if !ok {
 				continue

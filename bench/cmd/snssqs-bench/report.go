@@ -148,7 +148,7 @@ func renderReport(r *benchResults) string {
 	p("Each run provisions a fresh topic and queue (SNS→SQS subscription, raw delivery off: every contender receives SNS notification JSON), "+
 		"starts the contender's consumer, publishes the events (~200-byte JSON each, carrying the publish time), handles each (recording the publish-to-handler latency) "+
 		"and deletes it; a run ends when every event was handled once and the consumer has stopped and flushed its deletes. "+
-		"Figures are the median of %d repetition(s), contenders interleaved. Events in flight while publishing: %d.\n\n", cfg.reps, cfg.publishers)
+		"Figures are the median of %d repetition(s), contenders interleaved (each repetition starts with the next contender). Events in flight while publishing: %d.\n\n", cfg.reps, cfg.publishers)
 	p("| contender | what it is |\n|---|---|\n")
 	for _, c := range r.contenders {
 		p("| %s | %s |\n", c.name(), c.description())
