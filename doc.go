@@ -27,7 +27,9 @@
 //     default is the same as a failure: they come back and end in the
 //     dead-letter queue, never in the void. Each case is logged.
 //   - While a handler runs, the subscriber extends the message's visibility
-//     (a heartbeat) so long work is not handed to a second consumer.
+//     (a heartbeat) so long work is not handed to a second consumer. A queue
+//     is not polled while all its workers are busy; up to Prefetch received
+//     messages may wait for a worker, and the heartbeat holds them too.
 //   - On Shutdown the subscriber stops receiving, waits for running handlers
 //     up to a deadline, flushes pending deletes and makes received but
 //     unstarted messages visible again at once.
