@@ -61,7 +61,9 @@ type PublisherOptions struct {
 	// per topic made by Publish and PublishBatch. A message to an idle topic
 	// is sent at once; while a request is in flight, messages gather into
 	// batches of up to 10, and only full batches go out beside it, up to
-	// this many at a time (group commit). Default: DefaultMaxInFlightBatches (8).
+	// this many at a time (group commit). As many sender goroutines stay
+	// parked between requests, to be reused, until Shutdown or Close.
+	// Default: DefaultMaxInFlightBatches (8).
 	MaxInFlightBatches int
 
 	// MaxMessageSize is the largest message accepted, in bytes, counted as

@@ -196,7 +196,8 @@ func (p *Publisher) PublishBatch(ctx context.Context, topicARN string, entries [
 // to finish. If ctx ends first, messages still queued are dropped (their
 // callers get ErrClosed), in-flight requests are canceled, and Shutdown
 // returns an error wrapping ctx.Err(). It is safe to call more than once
-// and concurrently; later calls wait like the first.
+// and concurrently; later calls wait like the first. It also ends the
+// publisher's idle sender goroutines, so call it (or Close) when done.
 func (p *Publisher) Shutdown(ctx context.Context) error {
 	return p.b.shutdown(ctx)
 }
