@@ -194,8 +194,9 @@ func snsAttributesResult(attrs map[string]string, err *snsError) (any, *snsError
 // snsIndexes returns the sorted N of every "prefix.N..." key in f.
 func snsIndexes(f url.Values, prefix string) []int {
 	seen := map[int]bool{}
+	prefix += "."
 	for k := range f {
-		rest, ok := strings.CutPrefix(k, prefix+".")
+		rest, ok := strings.CutPrefix(k, prefix)
 		if !ok {
 			continue
 		}
