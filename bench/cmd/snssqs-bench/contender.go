@@ -80,9 +80,13 @@ type contender interface {
 	startConsumer(ctx context.Context, cl awsClients, spec consumerSpec, h handlerFunc) (consumer, error)
 }
 
+// benchSource is the CloudEvents source of the events the contenders that
+// send envelopes publish.
+const benchSource = "snssqs-bench"
+
 // allContenders returns the contenders in report order.
 func allContenders() []contender {
-	return []contender{snssqsContender{}, gocloudContender{}, naiveContender{}, batchedContender{}}
+	return []contender{snssqsContender{}, gocloudContender{}, naiveContender{}, batchedContender{}, batchedContender{envelope: true}}
 }
 
 // selectContenders returns the contenders named in the comma-separated list.
@@ -102,7 +106,7 @@ func selectContenders(list string) ([]contender, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown contender %q (want snssqs, gocloud, naive, batched)", name)
+			return nil, fmt.Errorf("unknown contender %q (want snssqs, gocloud, naive, batched, batched-ce)", name)
 		}
 	}
 	return out, nil
@@ -127,16 +131,47 @@ func receiveCount(attrs map[string]string) int {
 // decodeNotification unwraps an SNS notification body and decodes the event
 // inside, as a hand-written raw-SDK consumer does.
 func decodeNotification(body string) (benchEvent, error) {
-	var n snsNotification
-	if err := json.Unmarshal([]byte(body), &n); err != nil {
-		return benchEvent{}, fmt.Errorf("decode SNS notification: %w", err)
-	}
-	if n.Type != "Notification" {
-		return benchEvent{}, fmt.Errorf("decode SNS notification: type %q", n.Type)
+	msg, err := notificationMessage(body)
+	if err != nil {
+		return benchEvent{}, err
 	}
 	var ev benchEvent
-	if err := json.Unmarshal([]byte(n.Message), &ev); err != nil {
+	if err := json.Unmarshal([]byte(msg), &ev); err != nil {
 		return benchEvent{}, fmt.Errorf("decode event: %w", err)
 	}
 	return ev, nil
+}
+
+// decodeEnvelopeNotification unwraps an SNS notification whose message is
+// a CloudEvents envelope and decodes the event in its data, as a
+// hand-written raw-SDK consumer of such messages does.
+func decodeEnvelopeNotification(body string) (benchEvent, error) {
+	msg, err := notificationMessage(body)
+	if err != nil {
+		return benchEvent{}, err
+	}
+	var env struct {
+		SpecVersion string     `json:"specversion"`
+		Type        string     `json:"type"`
+		Data        benchEvent `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(msg), &env); err != nil {
+		return benchEvent{}, fmt.Errorf("decode envelope: %w", err)
+	}
+	if env.SpecVersion != "1.0" || env.Type != eventType {
+		return benchEvent{}, fmt.Errorf("decode envelope: specversion %q, type %q", env.SpecVersion, env.Type)
+	}
+	return env.Data, nil
+}
+
+// notificationMessage returns the Message of an SNS notification body.
+func notificationMessage(body string) (string, error) {
+	var n snsNotification
+	if err := json.Unmarshal([]byte(body), &n); err != nil {
+		return "", fmt.Errorf("decode SNS notification: %w", err)
+	}
+	if n.Type != "Notification" {
+		return "", fmt.Errorf("decode SNS notification: type %q", n.Type)
+	}
+	return n.Message, nil
 }

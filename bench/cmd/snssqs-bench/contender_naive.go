@@ -106,6 +106,7 @@ func eventTypeAttributes() map[string]snstypes.MessageAttributeValue {
 // context. It keeps the first error that was not caused by stopping.
 type loopConsumer struct {
 	cancel context.CancelFunc
+	decode func(body string) (benchEvent, error)
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	err    error
@@ -115,7 +116,7 @@ type loopConsumer struct {
 // run on, which stop cancels.
 func newLoopConsumer(ctx context.Context) (context.Context, *loopConsumer) {
 	ctx, cancel := context.WithCancel(ctx)
-	return ctx, &loopConsumer{cancel: cancel}
+	return ctx, &loopConsumer{cancel: cancel, decode: decodeNotification}
 }
 
 // receive long-polls queueURL for up to maxMessages messages with their
@@ -141,7 +142,7 @@ func (c *loopConsumer) receive(ctx context.Context, cl awsClients, queueURL stri
 // handle decodes m and runs h on it, reporting whether it was handled and
 // may be deleted; a message that does not decode is recorded as an error.
 func (c *loopConsumer) handle(ctx context.Context, h handlerFunc, m sqstypes.Message) bool {
-	ev, err := decodeNotification(aws.ToString(m.Body))
+	ev, err := c.decode(aws.ToString(m.Body))
 	if err != nil {
 		c.recordErr(ctx, err)
 		return false

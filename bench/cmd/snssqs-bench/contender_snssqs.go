@@ -24,7 +24,7 @@ func (snssqsContender) batchSize() int            { return 1 }
 func (snssqsContender) supportsConcurrency() bool { return true }
 
 func (snssqsContender) openPublisher(_ context.Context, cl awsClients, topicARN string) (publisher, error) {
-	p, err := snssqs.NewPublisher(cl.sns, func(o *snssqs.PublisherOptions) { o.Source = "snssqs-bench" })
+	p, err := snssqs.NewPublisher(cl.sns, func(o *snssqs.PublisherOptions) { o.Source = benchSource })
 	if err != nil {
 		return nil, fmt.Errorf("snssqs.NewPublisher: %w", err)
 	}

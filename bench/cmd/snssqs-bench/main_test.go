@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snssqs/snssqs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -55,6 +57,7 @@ func TestQuickRunEndToEnd(t *testing.T) {
 		assert.Regexp(t, `(?m)^\| `+c.name()+` \| \d+ \| `, string(report), "throughput row of %s", c.name())
 	}
 	assert.NotContains(t, string(report), "## Failed runs")
+	assert.Contains(t, string(report), "The library apart from its message format: batched-ce")
 
 	// Requests per event by operation, as the emulator counted them: the
 	// naive contender makes one Publish, DeleteMessage and (at least one)
@@ -161,6 +164,28 @@ func TestDecodeNotification(t *testing.T) {
 	assert.Error(t, err, "a raw body is not a notification")
 	_, err = decodeNotification(`{"Type":"Notification","Message":"not json"}`)
 	assert.Error(t, err)
+}
+
+func TestEnvelopeRoundTripAndLibraryDecoding(t *testing.T) {
+	ev := benchEvent{Seq: 42, SentUnixNano: 7, Note: "x"}
+	body, err := encodeEnvelope(ev)
+	require.NoError(t, err)
+
+	// The same bytes snssqs would send: the library decodes them as its own.
+	var e snssqs.Envelope
+	require.NoError(t, e.UnmarshalJSON([]byte(*body)))
+	assert.Equal(t, eventType, e.Type)
+	assert.Equal(t, benchSource, e.Source)
+	assert.Equal(t, snssqs.ContentTypeJSON, e.DataContentType)
+	assert.NotEmpty(t, e.ID)
+
+	msg, err := json.Marshal(*body)
+	require.NoError(t, err)
+	got, err := decodeEnvelopeNotification(`{"Type":"Notification","Message":` + string(msg) + `}`)
+	require.NoError(t, err)
+	assert.Equal(t, ev, got)
+	_, err = decodeEnvelopeNotification(`{"Type":"Notification","Message":"{\"seq\":1}"}`)
+	assert.Error(t, err, "a bare event is not an envelope")
 }
 
 func TestParseFlagsQuickDefaultsAndOverrides(t *testing.T) {
