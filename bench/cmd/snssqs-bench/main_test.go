@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snssqs/snssqs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/snssqs/snssqs"
 	"github.com/snssqs/snssqs/snssqstest"
 )
 
