@@ -1,8 +1,8 @@
 // Command snssqs-bench measures the same end-to-end SNS→SQS work (N events
 // published to a topic, delivered to a subscribed queue as SNS notification
-// JSON, handled and deleted) through four contenders: this library, gocloud.dev
-// pubsub/awssnssqs, a naive raw-SDK consumer and a hand-batched raw-SDK
-// ceiling. It reports throughput, API requests per message (counted by the
+// JSON, handled and deleted) through five contenders: this library, gocloud.dev
+// pubsub/awssnssqs, a naive raw-SDK consumer, a hand-batched raw-SDK ceiling
+// and that ceiling sending the library's CloudEvents envelope. It reports throughput, API requests per message (counted by the
 // emulator), client CPU and allocations per message and publish-to-handler
 // latency, writes a markdown report and prints a one-line summary last.
 //
