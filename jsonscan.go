@@ -216,16 +216,10 @@ func skipLiteral(b []byte, i int, lit string) int {
 	return i + len(lit)
 }
 
-// unquoteJSON decodes a raw JSON string value (with its quotes), as
-// encoding/json does. It reports false when raw is not a string.
+// unquoteJSON decodes a raw JSON value that the scanner or encoding/json
+// has validated, as encoding/json decodes it into a string. It reports false
+// when the value is not a string.
 func unquoteJSON(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return "", false
-	}
-	inner := raw[1 : len(raw)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return string(inner), true
-	}
 	b, ok := unquoteJSONBytes(raw)
 	return string(b), ok
 }
@@ -237,7 +231,7 @@ func unquoteJSONBytes(raw []byte) ([]byte, bool) {
 		return nil, false
 	}
 	inner := raw[1 : len(raw)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+	if bytes.IndexByte(inner, '\\') < 0 && bytes.IndexByte(inner, '"') < 0 && utf8.Valid(inner) {
 		return inner, true
 	}
 	if buf, ok := unescapeSimple(inner); ok {

@@ -182,9 +182,9 @@ func appendJSONString(dst []byte, s string) []byte {
 // ErrMalformedMessage, when specversion is not "1.0" or id, source or type is
 // missing.
 func (e *Envelope) UnmarshalJSON(b []byte) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformedMessage, err)
+	raw := jsonObject(bytes.Clone(b)) // its values alias the copy, which e keeps
+	if raw == nil {
+		return fmt.Errorf("%w: not a JSON object", ErrMalformedMessage)
 	}
 	return e.fromRaw(raw)
 }
@@ -196,11 +196,8 @@ func (e *Envelope) fromRaw(raw map[string]json.RawMessage) error {
 		if !ok || string(v) == "null" {
 			return "", nil
 		}
-		if s, ok := plainJSONString(v); ok {
-			return s, nil
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
+		s, ok := unquoteJSON(v)
+		if !ok {
 			return "", fmt.Errorf("%w: CloudEvents attribute %q is not a string", ErrMalformedMessage, clip(k))
 		}
 		return s, nil
@@ -241,16 +238,15 @@ func (e *Envelope) fromRaw(raw map[string]json.RawMessage) error {
 			out.Data = []byte(d)
 		} else {
 			// Non-JSON content in "data" is a JSON string holding the text.
-			var s string
-			if json.Unmarshal(d, &s) == nil {
-				out.Data = []byte(s)
+			if s, ok := unquoteJSONBytes(d); ok {
+				out.Data = s
 			} else {
 				out.Data = []byte(d)
 			}
 		}
 	} else if d, ok := raw["data_base64"]; ok && string(d) != "null" {
-		var s string
-		if err := json.Unmarshal(d, &s); err != nil {
+		s, ok := unquoteJSON(d)
+		if !ok {
 			return fmt.Errorf("%w: data_base64 is not a string", ErrMalformedMessage)
 		}
 		if out.Data, err = base64.StdEncoding.DecodeString(s); err != nil {
@@ -272,19 +268,6 @@ func (e *Envelope) fromRaw(raw map[string]json.RawMessage) error {
 	}
 	*e = out
 	return nil
-}
-
-// plainJSONString returns the value of a JSON string literal that has no
-// escapes, without going through encoding/json; ok is false otherwise.
-func plainJSONString(v []byte) (string, bool) {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-		return "", false
-	}
-	inner := v[1 : len(v)-1]
-	if bytes.IndexByte(inner, '\\') >= 0 || bytes.IndexByte(inner, '"') >= 0 || !utf8.Valid(inner) {
-		return "", false
-	}
-	return string(inner), true
 }
 
 // isJSONContentType reports whether ct is JSON: empty (CloudEvents' default
