@@ -62,7 +62,7 @@ type batcher struct {
 	idle    chan sendJob  // unbuffered: hands a request to an idle sender
 	idlers  int           // idle senders
 
-	wg        sync.WaitGroup // in-flight requests and linger timers
+	wg        sync.WaitGroup // senders (busy or idle) and linger timers
 	drainOnce sync.Once
 	drained   chan struct{} // closed when wg reaches zero after shutdown began
 }
@@ -332,32 +332,41 @@ func (b *batcher) send(tq *topicQueue, batch []*queuedMessage) {
 				delete(tq.busy, qm.msg.groupID)
 			}
 		}
-		batch = b.nextLocked(tq, true)
+		next := b.nextLocked(tq, true)
 		b.forgetIfIdleLocked(tq)
-		if batch == nil {
-			if b.closed || b.idlers >= b.maxInFlight {
-				b.mu.Unlock()
-				return
-			}
-			b.idlers++
-		}
-		b.mu.Unlock()
-		if batch != nil {
+		if next != nil {
+			b.mu.Unlock()
+			batch = next
 			continue
 		}
-		var job sendJob
-		select {
-		case job = <-b.idle:
-		case <-b.closing:
+		if b.closed || b.idlers >= b.maxInFlight {
+			b.mu.Unlock()
+			return
 		}
-		b.mu.Lock()
-		b.idlers--
+		b.idlers++
 		b.mu.Unlock()
-		if job.batch == nil {
+		job, ok := b.awaitJob()
+		if !ok {
 			return
 		}
 		tq, batch = job.tq, job.batch
 	}
+}
+
+// awaitJob waits, as an idle sender, for a request to make; it reports
+// false when shutdown begins first.
+func (b *batcher) awaitJob() (sendJob, bool) {
+	var job sendJob
+	ok := true
+	select {
+	case job = <-b.idle:
+	case <-b.closing:
+		ok = false
+	}
+	b.mu.Lock()
+	b.idlers--
+	b.mu.Unlock()
+	return job, ok
 }
 
 // requestContext returns the context of a request for batch: canceled when
