@@ -134,7 +134,7 @@ func (r *benchResults) one(ctx context.Context, env *benchEnv, c contender, s ru
 	if ctx.Err() != nil {
 		return runResult{}, ctx.Err()
 	}
-	profile := s.kind == kindThroughput && c.name() == "snssqs"
+	profile := s.kind == kindThroughput && c.name() == env.profileOf
 	res, err := runOnce(ctx, env, c, s, rep, profile)
 	if err != nil {
 		msg := fmt.Sprintf("%s n=%d rep %d, %s: %v", s.kind, s.n, rep, c.name(), err)

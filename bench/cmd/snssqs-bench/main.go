@@ -60,6 +60,7 @@ type benchConfig struct {
 	scaling         []int
 	timeout         time.Duration
 	cpuProfile      string
+	profileOf       string
 	emulatorBin     string
 	emulatorArgs    []string
 }
@@ -94,7 +95,8 @@ func parseFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.IntVar(&cfg.slowConcurrency, "slow-concurrency", 50, "handler concurrency of the slow-handler run")
 	scaling := fs.String("scaling", "1000,10000,100000", "event counts of the snssqs scaling run")
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "limit of one run (0: 1m + 5ms per event)")
-	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the client CPU profile of the first snssqs throughput run to this file")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the client CPU profile of the first throughput run of the -profile-contender to this file")
+	fs.StringVar(&cfg.profileOf, "profile-contender", "snssqs", "the contender whose first throughput run -cpuprofile records")
 	fs.StringVar(&cfg.emulatorBin, "emulator-bin", "", "use this emulator binary instead of building cmd/snssqs-emulator")
 	emuArgs := fs.String("emulator-args", "", "extra space-separated arguments for the emulator process (e.g. -cpuprofile=/tmp/emu.prof)")
 	if err := fs.Parse(args); err != nil {
@@ -182,6 +184,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		timeout:    cfg.timeout,
 		log:        stderr,
 		cpuProfile: cfg.cpuProfile,
+		profileOf:  cfg.profileOf,
 	}
 	endpointDesc := "external endpoint " + cfg.endpoint
 	if cfg.endpoint == "" {

@@ -38,6 +38,7 @@ type benchEnv struct {
 	// cpuProfile, when set, receives the client's CPU profile of the first
 	// run that asks for profiling.
 	cpuProfile string
+	profileOf  string // the contender whose run is profiled
 	profiled   atomic.Bool
 }
 
