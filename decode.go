@@ -222,6 +222,18 @@ func DecodeSQSMessage(queueURL string, m types.Message) (*Message, error) {
 	return decodeSQSMessage(queueURL, m, nil)
 }
 
+// receivedSystemAttributes lists the SQS message system attributes the
+// subscriber asks for: those decodeSQSMessage reads, and no more, since each
+// one is encoded, sent and decoded again for every message received.
+func receivedSystemAttributes() []types.MessageSystemAttributeName {
+	return []types.MessageSystemAttributeName{
+		types.MessageSystemAttributeNameApproximateReceiveCount,
+		types.MessageSystemAttributeNameSentTimestamp,
+		types.MessageSystemAttributeNameMessageGroupId,
+		types.MessageSystemAttributeNameMessageDeduplicationId,
+	}
+}
+
 // decodeSQSMessage turns a received SQS message into a Message. It unwraps
 // SNS notifications (rejecting, with ErrTopicNotAllowed, those claiming a
 // topic outside allowed when allowed is not empty) and CloudEvents envelopes;

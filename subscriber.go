@@ -450,7 +450,7 @@ func (p *poller) receiveLoop() {
 			WaitTimeSeconds:             p.s.waitSeconds,
 			VisibilityTimeout:           p.s.visibilitySeconds,
 			MessageAttributeNames:       []string{"All"},
-			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+			MessageSystemAttributeNames: receivedSystemAttributes(),
 		})
 		if err != nil {
 			p.capacity.received(n, 0)

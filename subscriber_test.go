@@ -403,7 +403,10 @@ func TestReceiveRequest(t *testing.T) {
 	assert.Equal(t, int32(7), in.WaitTimeSeconds)
 	assert.Equal(t, int32(45), in.VisibilityTimeout)
 	assert.Equal(t, []string{"All"}, in.MessageAttributeNames)
-	assert.Equal(t, []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll}, in.MessageSystemAttributeNames)
+	assert.ElementsMatch(t, []types.MessageSystemAttributeName{
+		types.MessageSystemAttributeNameApproximateReceiveCount, types.MessageSystemAttributeNameSentTimestamp,
+		types.MessageSystemAttributeNameMessageGroupId, types.MessageSystemAttributeNameMessageDeduplicationId,
+	}, in.MessageSystemAttributeNames, "only the system attributes the Message carries")
 	assert.Empty(t, in.AttributeNames, "the deprecated AttributeNames field is not used") //nolint:staticcheck
 }
 

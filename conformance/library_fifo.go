@@ -99,5 +99,7 @@ func libraryFIFOOrdering(t *testing.T, e *Env) {
 	for _, h := range got {
 		assert.Equal(t, h.Event.(seqEvent).Group, h.Msg.MessageGroupID, "message carries its group id")
 		assert.Equal(t, 1, h.Msg.ReceiveCount, "no redelivery")
+		assert.Equal(t, h.Msg.ID, h.Msg.DeduplicationID, "the deduplication id is the envelope id")
+		assert.False(t, h.Msg.SentAt.IsZero(), "message carries its SentTimestamp")
 	}
 }
