@@ -327,6 +327,7 @@ func TestPublishValidationErrorsSendNothing(t *testing.T) {
 		{name: "unmarshalable event", event: make(chan int), target: ErrInvalidEvent},
 		{name: "invalid raw JSON", event: json.RawMessage(`{"a":`), target: ErrInvalidEvent},
 		{name: "invalid []byte JSON", event: []byte("hello"), target: ErrInvalidEvent},
+		{name: "MarshalJSON returns invalid JSON", event: badMarshaler{}, target: ErrInvalidEvent},
 		{name: "empty raw JSON", event: json.RawMessage{}, target: ErrInvalidEvent},
 		{name: "raw null", event: json.RawMessage(" null "), target: ErrInvalidEvent},
 		{name: "10 attributes plus ce_type", opts: many(10), target: ErrInvalidAttribute},
@@ -789,3 +790,8 @@ func TestPublisherAgainstRealSNS(t *testing.T) {
 		})
 	}
 }
+
+// badMarshaler's MarshalJSON returns bytes that are not JSON.
+type badMarshaler struct{}
+
+func (badMarshaler) MarshalJSON() ([]byte, error) { return []byte(`{"a":`), nil }
