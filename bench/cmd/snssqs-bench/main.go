@@ -61,6 +61,7 @@ type benchConfig struct {
 	timeout         time.Duration
 	cpuProfile      string
 	profileOf       string
+	memProfile      string
 	emulatorBin     string
 	emulatorArgs    []string
 }
@@ -96,7 +97,8 @@ func parseFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	scaling := fs.String("scaling", "1000,10000,100000", "event counts of the snssqs scaling run")
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "limit of one run (0: 1m + 5ms per event)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the client CPU profile of the first throughput run of the -profile-contender to this file")
-	fs.StringVar(&cfg.profileOf, "profile-contender", "snssqs", "the contender whose first throughput run -cpuprofile records")
+	fs.StringVar(&cfg.profileOf, "profile-contender", "snssqs", "the contender whose first throughput run -cpuprofile and -memprofile record")
+	fs.StringVar(&cfg.memProfile, "memprofile", "", "write the client allocation profile (allocations since the start, sampled) after the first throughput run of the -profile-contender to this file")
 	fs.StringVar(&cfg.emulatorBin, "emulator-bin", "", "use this emulator binary instead of building cmd/snssqs-emulator")
 	emuArgs := fs.String("emulator-args", "", "extra space-separated arguments for the emulator process (e.g. -cpuprofile=/tmp/emu.prof)")
 	if err := fs.Parse(args); err != nil {
@@ -185,6 +187,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log:        stderr,
 		cpuProfile: cfg.cpuProfile,
 		profileOf:  cfg.profileOf,
+		memProfile: cfg.memProfile,
 	}
 	endpointDesc := "external endpoint " + cfg.endpoint
 	if cfg.endpoint == "" {

@@ -39,6 +39,8 @@ type benchEnv struct {
 	// run that asks for profiling.
 	cpuProfile string
 	profileOf  string // the contender whose run is profiled
+	// memProfile, when set, receives the allocation profile after that run.
+	memProfile string
 	profiled   atomic.Bool
 }
 
@@ -116,16 +118,10 @@ func runOnce(ctx context.Context, env *benchEnv, c contender, spec runSpec, rep 
 		return res, err
 	}
 	stopProfile := func() {}
-	if profile && env.cpuProfile != "" && env.profiled.CompareAndSwap(false, true) {
-		f, err := os.Create(env.cpuProfile)
-		if err != nil {
-			return res, fmt.Errorf("cpu profile: %w", err)
+	if profile && (env.cpuProfile != "" || env.memProfile != "") && env.profiled.CompareAndSwap(false, true) {
+		if stopProfile, err = env.startProfiles(); err != nil {
+			return res, err
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			_ = f.Close()
-			return res, fmt.Errorf("cpu profile: %w", err)
-		}
-		stopProfile = func() { pprof.StopCPUProfile(); _ = f.Close() }
 	}
 	before := takeSnapshot(env.emu)
 	start := time.Now()
@@ -261,4 +257,36 @@ func publishAll(ctx context.Context, c contender, pub publisher, spec runSpec, p
 	}
 	wg.Wait()
 	return context.Cause(ctx)
+}
+
+// startProfiles starts the CPU profile, if asked for, and returns the
+// function that stops it and writes the allocation profile, if asked for.
+func (e *benchEnv) startProfiles() (stop func(), err error) {
+	stopCPU := func() {}
+	if e.cpuProfile != "" {
+		f, err := os.Create(e.cpuProfile)
+		if err != nil {
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		stopCPU = func() { pprof.StopCPUProfile(); _ = f.Close() }
+	}
+	return func() {
+		stopCPU()
+		if e.memProfile == "" {
+			return
+		}
+		f, err := os.Create(e.memProfile)
+		if err != nil {
+			fmt.Fprintln(e.log, "memory profile:", err)
+			return
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			fmt.Fprintln(e.log, "memory profile:", err)
+		}
+	}, nil
 }
