@@ -55,13 +55,13 @@ func (c *capacity) reserve(stop <-chan struct{}, gather time.Duration) int {
 		default:
 		}
 		c.mu.Lock()
-		free := min(c.batch, c.limit-c.busy-c.reserved)
-		if c.busy < c.workers && free > 0 {
-			if free == c.batch || c.busy == 0 || late {
-				c.reserved += free
-				c.mu.Unlock()
-				return free
-			}
+		if c.mayReceiveLocked(late) {
+			free := c.freeLocked()
+			c.reserved += free
+			c.mu.Unlock()
+			return free
+		}
+		if c.mayReceiveLocked(true) {
 			if timer == nil {
 				timer = time.NewTimer(gather)
 				expired = timer.C
@@ -82,27 +82,46 @@ func (c *capacity) reserve(stop <-chan struct{}, gather time.Duration) int {
 	}
 }
 
+// freeLocked is the number of messages a receive may ask for now.
+func (c *capacity) freeLocked() int { return min(c.batch, c.limit-c.busy-c.reserved) }
+
+// mayReceiveLocked reports whether a receive may be made now: a worker is
+// free and there are places left, and either they make a full batch, or no
+// message is busy (so none will free more places), or gathering is over.
+func (c *capacity) mayReceiveLocked(late bool) bool {
+	free := c.freeLocked()
+	return c.busy < c.workers && free > 0 && (late || free == c.batch || c.busy == 0)
+}
+
 // received turns the n places a receive reserved into got busy messages.
 func (c *capacity) received(n, got int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	gathering, waiting := c.mayReceiveLocked(false), c.mayReceiveLocked(true)
 	c.reserved -= n
 	c.busy += got
-	if got < n {
-		c.signalLocked()
-	}
+	c.signalLocked(gathering, waiting)
 }
 
 // done frees the places of k busy messages.
 func (c *capacity) done(k int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	gathering, waiting := c.mayReceiveLocked(false), c.mayReceiveLocked(true)
 	c.busy -= k
-	c.signalLocked()
+	c.signalLocked(gathering, waiting)
 }
 
-func (c *capacity) signalLocked() {
-	if c.waiters > 0 {
+// signalLocked wakes the waiting receivers when a change let one of them
+// receive: before tells whether a gathering and a late receiver could
+// receive before the change. Changes that let none of them receive wake
+// no one, so a loaded poller does not wake its receivers for every
+// message handled.
+func (c *capacity) signalLocked(gatheringBefore, lateBefore bool) {
+	if c.waiters == 0 {
+		return
+	}
+	if (!gatheringBefore && c.mayReceiveLocked(false)) || (!lateBefore && c.mayReceiveLocked(true)) {
 		close(c.changed)
 		c.changed = make(chan struct{})
 	}
