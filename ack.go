@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -81,6 +82,10 @@ type batchSendFunc func(ctx context.Context, entries []ackEntry) ([]entryFailure
 // retries times, immediately: whole-call failures have already been retried
 // with backoff by the SDK's retryer. Entries SQS rejects as the sender's
 // fault (an invalid receipt handle, say) are not retried.
+//
+// Adding an entry takes a lock, not a hand-off: the caller that fills a
+// batch sends it, and the batcher's goroutine wakes once per batch, to
+// send it when its interval is over.
 type ackBatcher struct {
 	op            string
 	queueURL      string
@@ -93,7 +98,12 @@ type ackBatcher struct {
 	// base carries values (not cancellation) into batch calls.
 	base context.Context
 
-	in      chan ackEntry
+	mu      sync.Mutex
+	batch   []ackEntry // pending, fewer than maxAckBatch
+	started time.Time  // when the pending batch's first entry arrived
+
+	begun   chan struct{} // a batch was begun (buffered: one signal)
+	closing chan struct{}
 	senders *workerPool[[]ackEntry] // up to ackSendsInFlight calls at once
 	done    chan struct{}
 }
@@ -102,84 +112,98 @@ func newAckBatcher(base context.Context, op, queueURL string, send batchSendFunc
 	b := &ackBatcher{
 		op: op, queueURL: queueURL, send: send, clk: o.Clock,
 		flushInterval: o.AckFlushInterval, retries: o.AckRetries, fail: fail,
-		base: context.WithoutCancel(base),
-		in:   make(chan ackEntry, maxAckBatch),
-		done: make(chan struct{}),
+		base:    context.WithoutCancel(base),
+		begun:   make(chan struct{}, 1),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	b.senders = newWorkerPool(ackSendsInFlight, b.sendWithRetries)
 	return b
 }
 
-// start runs the batcher in a new goroutine until close.
+// start runs the batcher's linger goroutine until close.
 func (b *ackBatcher) start() { go b.run() }
 
-// add queues an entry. It may block briefly while earlier batches are sent;
-// it must not be called after close.
-func (b *ackBatcher) add(e ackEntry) { b.in <- e }
+// add queues an entry; the entry that fills a batch sends it, waiting while
+// ackSendsInFlight calls are already running. It must not be called after
+// close.
+func (b *ackBatcher) add(e ackEntry) {
+	b.mu.Lock()
+	first := b.batch == nil
+	if first {
+		b.batch = make([]ackEntry, 0, maxAckBatch)
+		b.started = b.clk.Now()
+	}
+	b.batch = append(b.batch, e)
+	var full []ackEntry
+	if len(b.batch) == maxAckBatch {
+		full, b.batch = b.batch, nil
+	}
+	b.mu.Unlock()
+	switch {
+	case full != nil:
+		b.dispatch(full)
+	case first:
+		select {
+		case b.begun <- struct{}{}:
+		default: // already signaled
+		}
+	}
+}
 
 // close sends what is pending, waits for all calls to finish and stops the
 // batcher.
 func (b *ackBatcher) close() {
-	close(b.in)
+	close(b.closing)
 	<-b.done
 }
 
+// run sends each batch that is not filled within flushInterval of its first
+// entry, and what is pending at close.
 func (b *ackBatcher) run() {
 	defer close(b.done)
-	var (
-		batch  []ackEntry
-		timer  clock.Timer
-		linger <-chan time.Time
-		in     = b.in
-	)
-	flush := func() {
-		if timer != nil {
-			timer.Stop()
-			timer, linger = nil, nil
-		}
-		if len(batch) > 0 {
-			b.dispatch(batch)
-			batch = nil
-		}
-	}
-	for in != nil {
+	defer b.senders.close() // waits for the calls in flight
+	for {
 		select {
-		case e, ok := <-in:
-			if !ok {
-				in = nil
-				break
+		case <-b.begun:
+			b.linger()
+		case <-b.closing:
+			b.mu.Lock()
+			batch := b.batch
+			b.batch = nil
+			b.mu.Unlock()
+			if batch != nil {
+				b.dispatch(batch)
 			}
-			if batch == nil {
-				batch = make([]ackEntry, 0, maxAckBatch)
-			}
-			batch = append(batch, e)
-			if len(batch) == maxAckBatch {
-				flush()
-			} else if timer == nil {
-				timer = b.clk.NewTimer(b.flushInterval)
-				linger = timer.C()
-			}
-		case <-linger:
-			timer, linger = nil, nil
-			// Entries already waiting go into this batch rather than the next.
-		drain:
-			for len(batch) < maxAckBatch {
-				select {
-				case e, ok := <-in:
-					if !ok {
-						in = nil
-						break drain
-					}
-					batch = append(batch, e)
-				default:
-					break drain
-				}
-			}
-			flush()
+			return
 		}
 	}
-	flush()
-	b.senders.close() // waits for the calls in flight
+}
+
+// linger waits until the pending batch is flushInterval old and sends it;
+// it returns early when the batch was filled (and sent by add) or the
+// batcher is closing. A batch begun meanwhile is waited for by its own age.
+func (b *ackBatcher) linger() {
+	for {
+		b.mu.Lock()
+		if b.batch == nil {
+			b.mu.Unlock()
+			return
+		}
+		wait := b.started.Add(b.flushInterval).Sub(b.clk.Now())
+		var batch []ackEntry
+		if wait <= 0 {
+			batch, b.batch = b.batch, nil
+		}
+		b.mu.Unlock()
+		if batch != nil {
+			b.dispatch(batch)
+			return
+		}
+		if !clock.Sleep(b.clk, wait, b.closing) {
+			return
+		}
+	}
 }
 
 // dispatch sends batch from a sender goroutine, waiting while

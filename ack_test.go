@@ -133,6 +133,30 @@ func TestAckBatcherFlushesAfterInterval(t *testing.T) {
 	assert.Len(t, rec.waitCalls(t, 2)[1], 1)
 }
 
+func TestAckBatcherBatchBegunWhileLingeringWaitsItsOwnInterval(t *testing.T) {
+	const flush = 50 * time.Millisecond
+	rec, sink := newBatchRecorder(), &failureSink{}
+	b, clk := newTestBatcher(t, rec, sink, flush, 3)
+	defer b.close()
+	es := entries(11)
+	for _, e := range es[:3] {
+		b.add(e)
+	}
+	clk.awaitTimers(t, flush, 1)
+	clk.Advance(30 * time.Millisecond)
+	for _, e := range es[3:10] {
+		b.add(e) // the tenth fills the batch: it is sent at once
+	}
+	assert.Equal(t, es[:10], rec.waitCalls(t, 1)[0])
+	b.add(es[10]) // begins a batch 30ms into the first one's interval
+	clk.Advance(20 * time.Millisecond)
+	clk.awaitTimers(t, 30*time.Millisecond, 1)
+	assert.Equal(t, 1, rec.callCount(), "the new batch is not sent at the first one's deadline")
+	clk.Advance(30 * time.Millisecond)
+	assert.Equal(t, es[10:], rec.waitCalls(t, 2)[1])
+	assert.Empty(t, sink.all())
+}
+
 func TestAckBatcherRetriesOnlyFailedEntries(t *testing.T) {
 	rec, sink := newBatchRecorder(), &failureSink{}
 	rec.fail = func(call int, es []ackEntry) ([]entryFailure, error) {
