@@ -101,6 +101,7 @@ type ackBatcher struct {
 	mu      sync.Mutex
 	batch   []ackEntry // pending, fewer than maxAckBatch
 	started time.Time  // when the pending batch's first entry arrived
+	closed  bool
 
 	begun   chan struct{} // a batch was begun (buffered: one signal)
 	closing chan struct{}
@@ -129,6 +130,10 @@ func (b *ackBatcher) start() { go b.run() }
 // close.
 func (b *ackBatcher) add(e ackEntry) {
 	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		panic("snssqs: internal error: ack added after its batcher closed") // the entry would never be sent
+	}
 	first := b.batch == nil
 	if first {
 		b.batch = make([]ackEntry, 0, maxAckBatch)
@@ -154,6 +159,9 @@ func (b *ackBatcher) add(e ackEntry) {
 // close sends what is pending, waits for all calls to finish and stops the
 // batcher.
 func (b *ackBatcher) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
 	close(b.closing)
 	<-b.done
 }

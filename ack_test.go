@@ -157,6 +157,13 @@ func TestAckBatcherBatchBegunWhileLingeringWaitsItsOwnInterval(t *testing.T) {
 	assert.Empty(t, sink.all())
 }
 
+func TestAckBatcherAddAfterCloseIsLoud(t *testing.T) {
+	rec, sink := newBatchRecorder(), &failureSink{}
+	b, _ := newTestBatcher(t, rec, sink, time.Hour, 3)
+	b.close()
+	assert.Panics(t, func() { b.add(entries(1)[0]) }, "an ack that would never be sent is a bug, not a silent loss")
+}
+
 func TestAckBatcherRetriesOnlyFailedEntries(t *testing.T) {
 	rec, sink := newBatchRecorder(), &failureSink{}
 	rec.fail = func(call int, es []ackEntry) ([]entryFailure, error) {

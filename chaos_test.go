@@ -213,6 +213,7 @@ type chaosQueue struct {
 
 	mu         sync.Mutex
 	handled    map[int]int // seq -> successful handler returns
+	calls      map[int][]string // seq -> each handler call: message id, receive count, outcome
 	deliveries int
 	failed     int
 	panicked   int
@@ -233,9 +234,15 @@ func (q *chaosQueue) handler(rnd *lockedRand) snssqs.Handler {
 		if err := m.Decode(&ev); err != nil {
 			return err
 		}
+		outcome := "panic"
+		defer func() {
+			call := fmt.Sprintf("%s rc=%d %s", m.SQSMessageID, m.ReceiveCount, outcome)
+			q.record(func(q *chaosQueue) { q.calls[ev.Seq] = append(q.calls[ev.Seq], call) })
+		}()
 		q.record(func(q *chaosQueue) { q.deliveries++ })
 		if ev.Poison {
 			q.record(func(q *chaosQueue) { q.poisoned++ })
+			outcome = "poison"
 			return errPoison
 		}
 		if m.ReceiveCount <= 2 {
@@ -245,6 +252,7 @@ func (q *chaosQueue) handler(rnd *lockedRand) snssqs.Handler {
 				panic(fmt.Sprintf("chaos: handler panic on event %d", ev.Seq))
 			case r < 0.11:
 				q.record(func(q *chaosQueue) { q.failed++ })
+				outcome = "failed"
 				return fmt.Errorf("chaos: handler failure on event %d", ev.Seq)
 			case r < 0.16:
 				q.record(func(q *chaosQueue) { q.slow++ })
@@ -253,13 +261,22 @@ func (q *chaosQueue) handler(rnd *lockedRand) snssqs.Handler {
 				select {
 				case <-t.C:
 				case <-ctx.Done():
+					outcome = "slow, canceled"
 					return ctx.Err()
 				}
 			}
 		}
 		q.record(func(q *chaosQueue) { q.handled[ev.Seq]++ })
+		outcome = "ok"
 		return nil
 	}
+}
+
+// callsOf returns the handler calls recorded for event seq.
+func (q *chaosQueue) callsOf(seq int) []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]string(nil), q.calls[seq]...)
 }
 
 // chaosSubscribers keeps two subscribers on one queue, replacing one at a
@@ -457,7 +474,7 @@ func TestChaosNothingIsLost(t *testing.T) {
 	for _, name := range []string{"chaos-q1", "chaos-q2"} {
 		pq := topo.Queues[name]
 		require.NotEmpty(t, pq.DeadLetterURL)
-		queues = append(queues, &chaosQueue{name: name, url: pq.URL, dlqURL: pq.DeadLetterURL, handled: make(map[int]int)})
+		queues = append(queues, &chaosQueue{name: name, url: pq.URL, dlqURL: pq.DeadLetterURL, handled: make(map[int]int), calls: make(map[int][]string)})
 	}
 
 	everything := snssqstest.FaultRule{
@@ -610,6 +627,9 @@ wait:
 	cancel()
 	close(stopSampling)
 	<-sampled
+	if status != "" {
+		chaosExplainIncomplete(t, srv, queues, n, pubOK)
+	}
 	require.Equal(t, "", status, "chaos: processing did not complete within 3 minutes")
 
 	// Verify without faults.
@@ -635,7 +655,10 @@ wait:
 		for _, body := range drainQueue(ctx, t, watch.SQS, q.dlqURL) {
 			ev, err := chaosSeqOf(body)
 			require.NoError(t, err, "%s DLQ: undecodable body %q", q.name, body)
-			assert.True(t, ev.Poison, "%s DLQ holds good event %d", q.name, ev.Seq)
+			if !assert.True(t, ev.Poison, "%s DLQ holds good event %d", q.name, ev.Seq) {
+				t.Logf("chaos: %s: handler calls of event %d: %q", q.name, ev.Seq, q.callsOf(ev.Seq))
+				chaosLocate(t, srv, ev.Seq)
+			}
 			inDLQ[ev.Seq] = true
 			dlqTotal++
 		}
@@ -694,16 +717,46 @@ wait:
 		publishDone.Seconds(), processDone.Seconds())
 }
 
+// chaosExplainIncomplete logs, for each queue, the published good events
+// not handled yet (up to 20): how often a handler saw them and where the
+// emulator holds them now.
+func chaosExplainIncomplete(t *testing.T, srv *snssqstest.Server, queues []*chaosQueue, n int, pubOK []bool) {
+	t.Helper()
+	for _, q := range queues {
+		q.mu.Lock()
+		var missing []int
+		for seq := range n {
+			if pubOK[seq] && seq%chaosPoisonEvery != chaosPoisonAt && q.handled[seq] == 0 {
+				missing = append(missing, seq)
+			}
+		}
+		q.mu.Unlock()
+		for i, seq := range missing {
+			if i == 20 {
+				t.Logf("chaos: %s: %d more events not handled", q.name, len(missing)-i)
+				break
+			}
+			t.Logf("chaos: %s: event %d not handled; handler calls: %q", q.name, seq, q.callsOf(seq))
+			chaosLocate(t, srv, seq)
+		}
+	}
+}
+
 // chaosLocate logs every queue holding a message of event seq, to tell a
 // lost event from a misplaced one when the test fails.
 func chaosLocate(t *testing.T, srv *snssqstest.Server, seq int) {
 	t.Helper()
+	found := false
 	for _, name := range srv.Queues() {
 		for _, m := range srv.Messages(name) {
 			if ev, err := chaosSeqOf(m.Body); err == nil && ev.Seq == seq {
 				t.Logf("chaos: event %d is in %s: %+v", seq, name, m)
+				found = true
 			}
 		}
+	}
+	if !found {
+		t.Logf("chaos: event %d is in no queue", seq)
 	}
 }
 
