@@ -212,7 +212,7 @@ type chaosQueue struct {
 	name, url, dlqURL string
 
 	mu         sync.Mutex
-	handled    map[int]int // seq -> successful handler returns
+	handled    map[int]int      // seq -> successful handler returns
 	calls      map[int][]string // seq -> each handler call: message id, receive count, outcome
 	deliveries int
 	failed     int
