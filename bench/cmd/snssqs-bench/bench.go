@@ -26,12 +26,15 @@ type benchResults struct {
 	finished   time.Time
 
 	throughput map[string]runResult
-	paced      map[string]runResult
-	slow       map[string]runResult
-	slowIdeal  time.Duration
-	scaling    []scalingPoint
-	failures   []string
-	skipped    []string
+	// throughputReps holds every successful throughput run by contender
+	// and repetition, for ratios within a repetition.
+	throughputReps map[string]map[int]runResult
+	paced          map[string]runResult
+	slow           map[string]runResult
+	slowIdeal      time.Duration
+	scaling        []scalingPoint
+	failures       []string
+	skipped        []string
 }
 
 type scalingPoint struct {
@@ -117,8 +120,18 @@ func (r *benchResults) repeat(ctx context.Context, env *benchEnv, cs []contender
 				continue
 			}
 			res, err := r.one(ctx, env, c, s, rep, log)
-			if err == nil {
-				all[c.name()] = append(all[c.name()], res)
+			if err != nil {
+				continue
+			}
+			all[c.name()] = append(all[c.name()], res)
+			if s.kind == kindThroughput {
+				if r.throughputReps == nil {
+					r.throughputReps = map[string]map[int]runResult{}
+				}
+				if r.throughputReps[c.name()] == nil {
+					r.throughputReps[c.name()] = map[int]runResult{}
+				}
+				r.throughputReps[c.name()][rep] = res
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -186,6 +187,11 @@ func renderReport(r *benchResults) string {
 				p("Together they keep %.2f of %d cores busy, so neither is CPU-saturated.\n", total, m.cores)
 			}
 		}
+		for _, pair := range [][2]string{{"snssqs", "batched"}, {"batched-ce", "batched"}, {"snssqs", "batched-ce"}} {
+			if line := repRatios(r, pair[0], pair[1]); line != "" {
+				p("%s\n", line)
+			}
+		}
 		bat, okBat := r.throughput["batched"]
 		ce, okCE := r.throughput["batched-ce"]
 		lib, okLib := r.throughput["snssqs"]
@@ -315,4 +321,31 @@ func countSource(rs map[string]runResult) string {
 		}
 	}
 	return "emulator"
+}
+
+// repRatios describes a's throughput and client CPU per message relative to
+// b's, repetition by repetition: runs of one repetition follow each other,
+// so their ratio is less exposed to the machine's drift than the ratio of
+// medians over the whole benchmark. Empty with fewer than two repetitions.
+func repRatios(r *benchResults, a, b string) string {
+	var thr, cpu []float64
+	for rep, ra := range r.throughputReps[a] {
+		rb, ok := r.throughputReps[b][rep]
+		if !ok {
+			continue
+		}
+		thr = append(thr, ratio(ra.throughput, rb.throughput))
+		cpu = append(cpu, ratio(float64(ra.clientCPU), float64(rb.clientCPU)))
+	}
+	if len(thr) < 2 {
+		return ""
+	}
+	return fmt.Sprintf("\n%s ÷ %s within each of %d repetitions: throughput %s, client CPU per message %s.",
+		a, b, len(thr), spread(thr), spread(cpu))
+}
+
+// spread formats xs as "median M (min–max)".
+func spread(xs []float64) string {
+	lo, hi := slices.Min(xs), slices.Max(xs)
+	return fmt.Sprintf("median %.2f× (%.2f–%.2f)", medianFloat(xs), lo, hi)
 }
