@@ -1,6 +1,7 @@
 package snssqs
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"runtime"
@@ -555,7 +556,7 @@ func TestPublisherShutdownDeadline(t *testing.T) {
 func TestBatcherForgetsIdleTopicsAndLeavesNoGoroutines(t *testing.T) {
 	f := &fakeSNS{}
 	p := newTestPublisher(t, f)
-	before := runtime.NumGoroutine()
+	before, _ := batcherGoroutines()
 	check := checkNoPublisherGoroutineLeak(t)
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
@@ -580,7 +581,8 @@ func TestBatcherForgetsIdleTopicsAndLeavesNoGoroutines(t *testing.T) {
 	pubWaitUntil(t, "only idle senders are left", func() bool {
 		p.b.mu.Lock()
 		defer p.b.mu.Unlock()
-		return runtime.NumGoroutine()-before == p.b.idlers
+		all, idle := batcherGoroutines()
+		return all-before == p.b.idlers && idle-before == p.b.idlers
 	})
 	p.b.mu.Lock()
 	assert.LessOrEqual(t, p.b.idlers, p.b.maxInFlight)
@@ -588,4 +590,22 @@ func TestBatcherForgetsIdleTopicsAndLeavesNoGoroutines(t *testing.T) {
 	require.NoError(t, p.Close())
 	check()
 	assert.Len(t, f.sentEnvelopeIDs(), 400)
+}
+
+// batcherGoroutines counts the goroutines running batcher code and, of
+// those, the idle senders. Counting by stack, unlike runtime.NumGoroutine,
+// is not thrown off by goroutines of earlier tests that are still exiting.
+func batcherGoroutines() (all, idle int) {
+	buf := make([]byte, 1<<22)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		if !bytes.Contains(g, []byte("snssqs.(*batcher).")) {
+			continue
+		}
+		all++
+		if bytes.Contains(g, []byte("snssqs.(*batcher).awaitJob")) {
+			idle++
+		}
+	}
+	return all, idle
 }
