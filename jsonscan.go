@@ -74,18 +74,28 @@ func scanObject(b []byte, i, depth int, fn func(key, val []byte)) int {
 		if fn != nil {
 			fn(key, b[vs:i])
 		}
-		if i = skipSpace(b, i); i >= len(b) {
-			return -1
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return i + 1
-		default:
-			return -1
+		var more bool
+		if i, more = afterElement(b, i, '}'); !more {
+			return i
 		}
 	}
+}
+
+// afterElement reads what follows a member or element of an object or array
+// that ends at b[i]: a comma, after which it returns the index of the next
+// one and more; or the closing end byte, after which it returns the index
+// just past it. It returns -1 when neither follows.
+func afterElement(b []byte, i int, end byte) (next int, more bool) {
+	if i = skipSpace(b, i); i >= len(b) {
+		return -1, false
+	}
+	switch b[i] {
+	case ',':
+		return skipSpace(b, i+1), true
+	case end:
+		return i + 1, false
+	}
+	return -1, false
 }
 
 // skipValue returns the index just past the JSON value starting at b[i],
@@ -125,16 +135,9 @@ func skipArray(b []byte, i, depth int) int {
 		if i = skipValue(b, i, depth); i < 0 {
 			return -1
 		}
-		if i = skipSpace(b, i); i >= len(b) {
-			return -1
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case ']':
-			return i + 1
-		default:
-			return -1
+		var more bool
+		if i, more = afterElement(b, i, ']'); !more {
+			return i
 		}
 	}
 }
