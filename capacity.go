@@ -61,11 +61,9 @@ func (c *capacity) reserve(stop <-chan struct{}, gather time.Duration) int {
 			c.mu.Unlock()
 			return free
 		}
-		if c.mayReceiveLocked(true) {
-			if timer == nil {
-				timer = time.NewTimer(gather)
-				expired = timer.C
-			}
+		if timer == nil && c.mayReceiveLocked(true) { // gather for a fuller batch
+			timer = time.NewTimer(gather)
+			expired = timer.C
 		}
 		c.waiters++
 		ch := c.changed
