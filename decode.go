@@ -145,14 +145,8 @@ func scanNotification(body []byte) (w notificationWire, valid, decoded bool) {
 			attrs = v
 			return
 		default:
-			if !plainKey(k) {
+			if foreignKey(k, notificationFields...) {
 				decoded = false
-				return
-			}
-			for _, f := range notificationFields {
-				if bytes.EqualFold(k, []byte(f)) {
-					decoded = false
-				}
 			}
 			return
 		}
@@ -191,7 +185,7 @@ func scanSNSAttributes(raw []byte) (map[string]snsAttribute, bool) {
 			case "Value":
 				dst = &a.Value
 			default:
-				if !plainKey(k) || bytes.EqualFold(k, []byte("Type")) || bytes.EqualFold(k, []byte("Value")) {
+				if foreignKey(k, "Type", "Value") {
 					ok = false
 				}
 				return

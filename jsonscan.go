@@ -310,6 +310,21 @@ func unescapeSimple(in []byte) ([]byte, bool) {
 	}
 }
 
+// foreignKey reports whether k, a member key matching none of fields
+// exactly, must be left to encoding/json: it is escaped or non-ASCII, or a
+// case variant of one of fields, which encoding/json would match.
+func foreignKey(k []byte, fields ...string) bool {
+	if !plainKey(k) {
+		return true
+	}
+	for _, f := range fields {
+		if bytes.EqualFold(k, []byte(f)) {
+			return true
+		}
+	}
+	return false
+}
+
 // plainKey reports whether a raw member key is the same escaped and
 // decoded: no escapes, ASCII only (encoding/json folds some non-ASCII
 // letters onto ASCII field names).
