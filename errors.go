@@ -1,6 +1,10 @@
 package snssqs
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/snssqs/snssqs/internal/consume"
+)
 
 // Sentinel errors. Every error the library returns for one of these causes
 // wraps the sentinel, so callers test with errors.Is; errors from AWS stay
@@ -35,7 +39,7 @@ var (
 	ErrHandlerPanic = errors.New("snssqs: handler panicked")
 	// ErrBatchFailed reports that some entries of a batch call failed; the
 	// concrete error is a *BatchError naming each failed entry.
-	ErrBatchFailed = errors.New("snssqs: batch entries failed")
+	ErrBatchFailed = consume.ErrBatchFailed
 	// ErrInvalidOptions reports options rejected by a constructor, or a
 	// TopologySpec rejected by Provision.
 	ErrInvalidOptions = errors.New("snssqs: invalid options")
@@ -47,3 +51,12 @@ var (
 	// ErrClosed reports a call on a closed Publisher or Subscriber.
 	ErrClosed = errors.New("snssqs: closed")
 )
+
+// AckError reports a delete, visibility change or visibility extension
+// (heartbeat) of one message that failed; deletes and visibility changes
+// are reported after AckRetries retries. A failed delete means the message
+// will be delivered again. Err wraps ErrBatchFailed when SQS rejected the
+// entry inside a successful batch call (Code is then SQS's error code), and
+// is the call's error otherwise, so AWS errors stay reachable with
+// errors.As. Subscribers pass it to OnError.
+type AckError = consume.AckError

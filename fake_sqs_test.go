@@ -33,7 +33,6 @@ type fakeSQS struct {
 	receiving     map[string]int // receives in progress per queue
 	deleteBatches []*sqs.DeleteMessageBatchInput
 	visBatches    []*sqs.ChangeMessageVisibilityBatchInput
-	visCalls      []*sqs.ChangeMessageVisibilityInput
 
 	// receiveErrs are returned, in order, by the next ReceiveMessage calls.
 	receiveErrs []error
@@ -41,7 +40,7 @@ type fakeSQS struct {
 	deleteBatchErrs []error
 	// entryFailures makes entries with a receipt handle fail in batch calls.
 	entryFailures map[string]*fakeEntryFailure
-	// visErr is returned by ChangeMessageVisibility when set.
+	// visErr is returned by ChangeMessageVisibilityBatch when set.
 	visErr error
 	// onReceive, if set, is called (without the lock) at the start of each receive.
 	onReceive func(*sqs.ReceiveMessageInput)
@@ -204,10 +203,6 @@ func (f *fakeSQS) failEntryLocked(id, receipt string) *types.BatchResultErrorEnt
 	return &types.BatchResultErrorEntry{Id: aws.String(id), Code: aws.String(ef.code), SenderFault: ef.senderFault, Message: aws.String("injected")}
 }
 
-func (f *fakeSQS) DeleteMessage(context.Context, *sqs.DeleteMessageInput, ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
-	panic("fakeSQS: the subscriber deletes in batches only")
-}
-
 func (f *fakeSQS) DeleteMessageBatch(_ context.Context, in *sqs.DeleteMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -232,22 +227,14 @@ func (f *fakeSQS) DeleteMessageBatch(_ context.Context, in *sqs.DeleteMessageBat
 	return out, nil
 }
 
-func (f *fakeSQS) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.visCalls = append(f.visCalls, in)
-	f.notifyLocked()
-	if f.visErr != nil {
-		return nil, f.visErr
-	}
-	return &sqs.ChangeMessageVisibilityOutput{}, nil
-}
-
 func (f *fakeSQS) ChangeMessageVisibilityBatch(_ context.Context, in *sqs.ChangeMessageVisibilityBatchInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.visBatches = append(f.visBatches, in)
 	f.notifyLocked()
+	if f.visErr != nil {
+		return nil, f.visErr
+	}
 	out := &sqs.ChangeMessageVisibilityBatchOutput{}
 	for _, e := range in.Entries {
 		if fail := f.failEntryLocked(aws.ToString(e.Id), aws.ToString(e.ReceiptHandle)); fail != nil {
@@ -325,4 +312,17 @@ func (f *fakeSQS) receivesForLocked(queueURL string) int {
 		}
 	}
 	return n
+}
+
+// extensionsLocked returns the heartbeat's visibility changes: the batch
+// entries that set the default 30s visibility timeout (nacks set a backoff,
+// releases 0).
+func (f *fakeSQS) extensionsLocked() []types.ChangeMessageVisibilityBatchRequestEntry {
+	var out []types.ChangeMessageVisibilityBatchRequestEntry
+	for _, e := range f.visEntriesLocked() {
+		if e.VisibilityTimeout == int32(defaultVisibility/time.Second) {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/snssqs/snssqs/internal/consume"
 )
 
 // logWaiter is a logrus hook that lets a test wait for a log message.
@@ -65,19 +66,20 @@ func TestHeartbeatExtendsVisibilityUntilHandlerReturns(t *testing.T) {
 
 	h.clk.blockUntil(t, 1) // the heartbeat is the only pending timer
 	h.clk.Advance(14 * time.Second)
-	h.sqs.with(func() { assert.Empty(t, h.sqs.visCalls, "no extension before 15s") })
+	h.sqs.with(func() { assert.Empty(t, h.sqs.extensionsLocked(), "no extension before 15s") })
 	h.clk.Advance(time.Second)
-	h.sqs.waitFor(t, "first extension", func() bool { return len(h.sqs.visCalls) == 1 })
+	h.sqs.waitFor(t, "first extension", func() bool { return len(h.sqs.extensionsLocked()) == 1 })
 	for i := 2; i <= 3; i++ {
 		h.clk.blockUntil(t, 1)
 		h.clk.Advance(15 * time.Second)
-		h.sqs.waitFor(t, "another extension", func() bool { return len(h.sqs.visCalls) == i })
+		h.sqs.waitFor(t, "another extension", func() bool { return len(h.sqs.extensionsLocked()) == i })
 	}
 	h.sqs.with(func() {
-		for _, c := range h.sqs.visCalls {
-			assert.Equal(t, queueA, aws.ToString(c.QueueUrl))
-			assert.Equal(t, receiptOf(id, 1), aws.ToString(c.ReceiptHandle))
-			assert.Equal(t, int32(30), c.VisibilityTimeout)
+		for _, b := range h.sqs.visBatches {
+			assert.Equal(t, queueA, aws.ToString(b.QueueUrl))
+		}
+		for _, e := range h.sqs.extensionsLocked() {
+			assert.Equal(t, receiptOf(id, 1), aws.ToString(e.ReceiptHandle))
 		}
 	})
 
@@ -87,7 +89,7 @@ func TestHeartbeatExtendsVisibilityUntilHandlerReturns(t *testing.T) {
 	// done with; stop itself guarantees only that no extension follows.
 	assert.Eventually(t, func() bool { return h.clk.Waiters() == 0 }, waitLimit, time.Millisecond, "the heartbeat timer is stopped")
 	h.clk.Advance(time.Hour)
-	h.sqs.with(func() { assert.Len(t, h.sqs.visCalls, 3, "no extension after the handler returned") })
+	h.sqs.with(func() { assert.Len(t, h.sqs.extensionsLocked(), 3, "no extension after the handler returned") })
 }
 
 func TestHeartbeatStopsAtHandlerTimeout(t *testing.T) {
@@ -104,13 +106,13 @@ func TestHeartbeatStopsAtHandlerTimeout(t *testing.T) {
 	for i := 1; i <= 2; i++ { // at 15s and 30s
 		h.clk.blockUntil(t, 1)
 		h.clk.Advance(15 * time.Second)
-		h.sqs.waitFor(t, "an extension", func() bool { return len(h.sqs.visCalls) == i })
+		h.sqs.waitFor(t, "an extension", func() bool { return len(h.sqs.extensionsLocked()) == i })
 	}
 	h.clk.blockUntil(t, 1)
 	h.clk.Advance(15 * time.Second) // 45s: past the 40s handler timeout
 	h.awaitLog(logs, "snssqs: handler timeout reached; visibility no longer extended, message will be redelivered")
 	assert.Zero(t, h.clk.Waiters())
-	h.sqs.with(func() { assert.Len(t, h.sqs.visCalls, 2) })
+	h.sqs.with(func() { assert.Len(t, h.sqs.extensionsLocked(), 2) })
 	close(release)
 	h.waitDeleted(receiptOf(id, 1))
 }
@@ -128,38 +130,42 @@ func TestHeartbeatFailures(t *testing.T) {
 		for i := 1; i <= 2; i++ {
 			h.clk.blockUntil(t, 1)
 			h.clk.Advance(15 * time.Second)
-			h.sqs.waitFor(t, "an extension attempt", func() bool { return len(h.sqs.visCalls) == i })
+			h.sqs.waitFor(t, "an extension attempt", func() bool { return len(h.sqs.visBatches) == i })
 		}
 		errs := h.waitErrors(1)
 		var ae *AckError
 		require.ErrorAs(t, errs[0], &ae)
-		assert.Equal(t, ackOpHeartbeat, ae.Op)
+		assert.Equal(t, consume.OpHeartbeat, ae.Op)
 		close(release)
 	})
 	t.Run("invalid receipt handle: stops and warns", func(t *testing.T) {
 		h := newHarness(t)
 		logs := logWaiter{ch: make(chan string, 100)}
 		h.logger.AddHook(logs)
-		h.sqs.visErr = &types.ReceiptHandleIsInvalid{Message: aws.String("gone")}
 		hd, started, release := blockingHandler()
 		_, err := h.s.Handle(queueA, "t", hd)
 		require.NoError(t, err)
-		h.sqs.send(queueA, envelopeBody(t, "t", 1))
+		id := h.sqs.send(queueA, envelopeBody(t, "t", 1))
+		h.sqs.with(func() {
+			h.sqs.entryFailures[receiptOf(id, 1)] = &fakeEntryFailure{times: -1, code: "ReceiptHandleIsInvalid", senderFault: true}
+		})
 		h.start()
 		<-started
 		h.clk.blockUntil(t, 1)
 		h.clk.Advance(15 * time.Second)
 		h.awaitLog(logs, "snssqs: visibility extension rejected: receipt handle no longer valid, the message may be redelivered while its handler runs")
-		var invalid *types.ReceiptHandleIsInvalid
-		require.ErrorAs(t, h.waitErrors(1)[0], &invalid)
+		var ae *AckError
+		require.ErrorAs(t, h.waitErrors(1)[0], &ae)
+		assert.Equal(t, "ReceiptHandleIsInvalid", ae.Code)
+		require.ErrorIs(t, ae, ErrBatchFailed)
 		assert.Zero(t, h.clk.Waiters(), "no further extension is scheduled")
 		close(release)
 	})
 }
 
-// TestHeartbeatOneTimerPerReceive: the messages of one receive share one
-// heartbeat timer, and only those still held are extended.
-func TestHeartbeatOneTimerPerReceive(t *testing.T) {
+// TestHeartbeatOnlyExtendsHeldMessages: messages finished before a tick
+// are not extended, and the heartbeat's timer is stopped once none is held.
+func TestHeartbeatOnlyExtendsHeldMessages(t *testing.T) {
 	h := newHarness(t, func(o *SubscriberOptions) { o.ReceiversPerQueue = 1 })
 	release := make(chan struct{})
 	slowStarted := make(chan struct{})
@@ -182,19 +188,49 @@ func TestHeartbeatOneTimerPerReceive(t *testing.T) {
 	next(t, fastDone)
 	next(t, fastDone)
 	h.waitDeleted(receiptOf(fast1, 1), receiptOf(fast2, 1))
-	h.sqs.with(func() { // the three messages, visible at the start, came in the first receive
-		require.NotEmpty(t, h.sqs.receives)
-		require.Equal(t, int32(10), h.sqs.receives[0].MaxNumberOfMessages)
-	})
 
-	h.clk.blockUntil(t, 1) // one timer for the receive's three messages
+	h.clk.blockUntil(t, 1) // one timer for the engine
 	h.clk.Advance(15 * time.Second)
-	h.sqs.waitFor(t, "the extension", func() bool { return len(h.sqs.visCalls) == 1 })
+	h.sqs.waitFor(t, "the extension", func() bool { return len(h.sqs.extensionsLocked()) == 1 })
 	h.sqs.with(func() {
-		assert.Equal(t, receiptOf(slow, 1), aws.ToString(h.sqs.visCalls[0].ReceiptHandle), "only the held message")
+		assert.Equal(t, receiptOf(slow, 1), aws.ToString(h.sqs.extensionsLocked()[0].ReceiptHandle), "only the held message")
 	})
 	h.clk.blockUntil(t, 1)
 	close(release)
 	h.waitDeleted(receiptOf(slow, 1))
-	assert.Eventually(t, func() bool { return h.clk.Waiters() == 0 }, waitLimit, time.Millisecond, "the group's timer is stopped")
+	assert.Eventually(t, func() bool { return h.clk.Waiters() == 0 }, waitLimit, time.Millisecond, "the heartbeat's timer is stopped")
+}
+
+// TestHeartbeatBatchesExtensions: ten held messages are extended with one
+// ChangeMessageVisibilityBatch call of ten entries per tick.
+func TestHeartbeatBatchesExtensions(t *testing.T) {
+	h := newHarness(t, func(o *SubscriberOptions) { o.ReceiversPerQueue = 1 })
+	started := make(chan struct{}, 10)
+	release := make(chan struct{})
+	_, err := h.s.Handle(queueA, "t", func(context.Context, *Message) error {
+		started <- struct{}{}
+		<-release
+		return nil
+	})
+	require.NoError(t, err)
+	for i := range 10 {
+		h.sqs.send(queueA, envelopeBody(t, "t", i))
+	}
+	h.start()
+	for range 10 {
+		next(t, started)
+	}
+	for tick := 1; tick <= 3; tick++ {
+		h.clk.blockUntil(t, 1)
+		h.clk.Advance(15 * time.Second)
+		h.sqs.waitFor(t, "a tick's extensions", func() bool { return len(h.sqs.extensionsLocked()) == 10*tick })
+	}
+	h.sqs.with(func() {
+		require.Len(t, h.sqs.visBatches, 3, "one batch call per tick")
+		for _, b := range h.sqs.visBatches {
+			assert.Len(t, b.Entries, 10)
+		}
+	})
+	close(release)
+	h.sqs.waitFor(t, "ten deletes", func() bool { return len(h.sqs.deletedReceiptsLocked()) == 10 })
 }

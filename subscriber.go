@@ -2,19 +2,14 @@ package snssqs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/sirupsen/logrus"
 
-	"github.com/snssqs/snssqs/clock"
+	"github.com/snssqs/snssqs/internal/consume"
 )
 
 type subscriberState int
@@ -42,17 +37,16 @@ type Subscriber struct {
 	visibilitySeconds int32
 	waitSeconds       int32
 	// rand returns a number in [0, 1) for jitter; tests replace it before Run.
-	rand        func() float64
-	nack        backoff
-	recvBackoff backoff
+	rand func() float64
 
 	routes  atomic.Pointer[routeTable]
 	unknown onceSet
 
 	mu          sync.Mutex
 	state       subscriberState
-	pollers     map[string]*poller // queues being polled
+	pollers     map[string]*poller // queues being consumed
 	live        int                // pollers not yet exited, stopping ones included
+	retired     consume.Stats      // counters of pollers that exited
 	base        context.Context    // Run's context without its cancellation
 	handlerCtx  context.Context    // parent of handler contexts; canceled to abandon handlers
 	abandonAll  context.CancelFunc // cancels handlerCtx
@@ -102,9 +96,6 @@ func NewSubscriber(client SQSConsumeAPI, optFns ...func(*SubscriberOptions)) (*S
 			s.allowed[arn] = struct{}{}
 		}
 	}
-	jitter := func() float64 { return s.rand() }
-	s.nack = nackBackoff(&s.opts, jitter)
-	s.recvBackoff = receiveBackoff(jitter)
 	s.routes.Store(&routeTable{})
 	return s, nil
 }
@@ -224,9 +215,6 @@ func (s *Subscriber) abandonHandlers() {
 	}
 }
 
-// abandoned reports whether shutdown gave up on running handlers.
-func (s *Subscriber) abandoned() bool { return s.handlerCtx.Err() != nil }
-
 // register adds reg with handler h and starts polling its queue if needed.
 func (s *Subscriber) register(reg *Registration, h Handler) (*Registration, error) {
 	if reg.queueURL == "" {
@@ -269,21 +257,33 @@ func (s *Subscriber) unregister(reg *Registration) {
 	}
 }
 
-// startPollerLocked starts polling queueURL; s.mu must be held.
+// poller is the consume engine of one queue and the goroutine the
+// Subscriber runs it in.
+type poller struct {
+	engine *consume.Engine
+	done   chan struct{} // closed when the engine's Run returned
+}
+
+// stop begins the engine's graceful stop.
+func (p *poller) stop() { p.engine.Stop() }
+
+// startPollerLocked starts consuming queueURL; s.mu must be held.
 func (s *Subscriber) startPollerLocked(queueURL string) {
-	p := newPoller(s, queueURL)
+	p := &poller{engine: consume.New(s.engineConfig(queueURL)), done: make(chan struct{})}
 	s.pollers[queueURL] = p
 	s.live++
 	go func() {
-		p.run()
+		p.engine.Run(s.handlerCtx)
 		close(p.done)
-		s.pollerExited()
+		s.pollerExited(p)
 	}()
 }
 
-func (s *Subscriber) pollerExited() {
+func (s *Subscriber) pollerExited(p *poller) {
+	st := p.engine.Stats()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.retired = addStats(s.retired, st)
 	s.live--
 	if s.state == stateClosed && s.live == 0 {
 		s.drainedOnce.Do(func() { close(s.drained) })
@@ -370,310 +370,4 @@ func (o *onceSet) first(key string) bool {
 	}
 	o.seen[key] = struct{}{}
 	return true
-}
-
-// poller receives and dispatches the messages of one queue: ReceiversPerQueue
-// long polls, at most Concurrency messages handled and Prefetch more waiting
-// at once, and one batcher each for deletes and visibility changes.
-type poller struct {
-	s         *Subscriber
-	queueURL  string
-	recvCtx   context.Context // canceled to stop starting receives
-	stop      context.CancelFunc
-	ackBase   context.Context // values for ack calls; never canceled
-	capacity  *capacity
-	receivers sync.WaitGroup // receive loops
-	workers   *workerPool[[]*delivery]
-	wg        sync.WaitGroup // heartbeats
-	done      chan struct{}  // closed when run returned
-
-	deletes    *ackBatcher
-	visibility *ackBatcher
-}
-
-func newPoller(s *Subscriber, queueURL string) *poller {
-	p := &poller{s: s, queueURL: queueURL, ackBase: s.base, done: make(chan struct{})}
-	p.recvCtx, p.stop = context.WithCancel(s.base)
-	p.capacity = newCapacity(s.opts.Concurrency, s.opts.Prefetch, s.opts.MaxMessages)
-	p.workers = newWorkerPool(s.opts.Concurrency, p.runUnit)
-	p.deletes = newAckBatcher(s.base, ackOpDelete, queueURL, deleteSender(s.client, queueURL), &s.opts, p.ackFailed)
-	p.visibility = newAckBatcher(s.base, ackOpVisibility, queueURL, visibilitySender(s.client, queueURL), &s.opts, p.ackFailed)
-	return p
-}
-
-// run polls until stop is called, waits for the messages held to be
-// handled or released, and flushes the acks.
-func (p *poller) run() {
-	p.deletes.start()
-	p.visibility.start()
-	p.s.log.WithField("queue", p.queueURL).Debug("snssqs: polling queue")
-	for range min(p.s.opts.ReceiversPerQueue, p.s.opts.Concurrency+p.s.opts.Prefetch) {
-		p.receivers.Add(1)
-		go p.receiveLoop()
-	}
-	p.receivers.Wait()
-	p.workers.close() // after the last dispatch
-	p.wg.Wait()
-	p.deletes.close()
-	p.visibility.close()
-	p.s.log.WithField("queue", p.queueURL).Debug("snssqs: stopped polling queue")
-}
-
-// stopping reports whether the poller no longer receives.
-func (p *poller) stopping() bool { return p.recvCtx.Err() != nil }
-
-// receiveGather is how long a receive waits for busy workers to free up
-// before asking for fewer than MaxMessages messages.
-const receiveGather = 500 * time.Microsecond
-
-// receiveLoop long-polls for as many messages as the poller's capacity
-// allows (never while all workers are busy) until the poller stops. Failed
-// receives are reported and retried with exponential backoff.
-//
-// Stopping does not cancel a long poll in progress: SQS keeps serving a
-// poll whose client went away and hides the messages it hands to it for a
-// whole visibility timeout (aws/aws-sdk-go-v2#2068), including those the
-// subscriber itself releases at shutdown. The poll instead ends within
-// WaitTime and what it brings is released at once; only abandoning the
-// handlers at an expired shutdown deadline cancels it.
-func (p *poller) receiveLoop() {
-	defer p.receivers.Done()
-	failures := 0
-	for {
-		n := p.capacity.reserve(p.recvCtx.Done(), receiveGather)
-		if n == 0 {
-			return
-		}
-		out, err := p.s.client.ReceiveMessage(p.s.handlerCtx, &sqs.ReceiveMessageInput{
-			QueueUrl:                    aws.String(p.queueURL),
-			MaxNumberOfMessages:         int32(n),
-			WaitTimeSeconds:             p.s.waitSeconds,
-			VisibilityTimeout:           p.s.visibilitySeconds,
-			MessageAttributeNames:       []string{"All"},
-			MessageSystemAttributeNames: receivedSystemAttributes(),
-		})
-		if err != nil {
-			p.capacity.received(n, 0)
-			if p.stopping() {
-				return // e.g. a long poll canceled at an expired shutdown: not an error
-			}
-			failures++
-			d := p.s.recvBackoff.delay(failures)
-			p.s.log.WithField("queue", p.queueURL).WithField("retry_in", d).WithError(err).Warn("snssqs: receive failed")
-			p.s.report(fmt.Errorf("snssqs: receive from %s: %w", p.queueURL, err))
-			if !clock.Sleep(p.s.opts.Clock, d, p.recvCtx.Done()) {
-				return
-			}
-			continue
-		}
-		failures = 0
-		msgs := out.Messages
-		if len(msgs) > n { // SQS never returns more than asked; do not overcommit workers if it did
-			p.s.log.WithField("queue", p.queueURL).Error("snssqs: received more messages than requested; releasing the excess")
-			p.releaseRaw(msgs[n:])
-			msgs = msgs[:n]
-		}
-		p.capacity.received(n, len(msgs))
-		if len(msgs) > 0 {
-			p.dispatch(msgs)
-		} else if p.s.waitSeconds == 0 {
-			// Short polling an empty queue: pause rather than spin.
-			if !clock.Sleep(p.s.opts.Clock, shortPollPause, p.recvCtx.Done()) {
-				return
-			}
-		}
-	}
-}
-
-// shortPollPause is the pause after an empty receive when WaitTime is 0.
-const shortPollPause = 100 * time.Millisecond
-
-// delivery is one received message on its way through a worker.
-type delivery struct {
-	msg       *Message
-	decodeErr error
-	hb        *heartbeat
-}
-
-// dispatch decodes msgs, starts their heartbeats and hands them to workers:
-// one per message, except that messages of the same FIFO message group are
-// handled in order by one worker.
-func (p *poller) dispatch(msgs []types.Message) {
-	abandon := p.s.handlerCtx.Done()
-	ds := make([]*delivery, len(msgs))
-	for i, sm := range msgs {
-		m, err := decodeSQSMessage(p.queueURL, sm, p.s.allowed)
-		ds[i] = &delivery{msg: m, decodeErr: err}
-	}
-	g := newHeartbeatGroup(p, ds)
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		g.run(abandon)
-	}()
-	// Units wait here for a free worker (at most Prefetch messages do);
-	// once the poller stops, the waiting ones are released instead.
-	for _, unit := range groupDeliveries(ds) {
-		if !p.workers.submit(unit, p.recvCtx.Done()) {
-			p.release(unit)
-		}
-	}
-}
-
-// groupDeliveries splits ds into units handled by one worker each: a unit per
-// message without a group, and a unit per FIFO group holding its messages
-// in receive order.
-func groupDeliveries(ds []*delivery) [][]*delivery {
-	units := make([][]*delivery, 0, len(ds))
-	var groups map[string]int
-	for _, d := range ds {
-		g := d.msg.MessageGroupID
-		if g == "" {
-			units = append(units, []*delivery{d})
-			continue
-		}
-		if groups == nil {
-			groups = make(map[string]int)
-		}
-		if i, ok := groups[g]; ok {
-			units[i] = append(units[i], d)
-			continue
-		}
-		groups[g] = len(units)
-		units = append(units, []*delivery{d})
-	}
-	return units
-}
-
-// runUnit handles a unit's messages in order. Once the poller stops, or a
-// message of the unit fails, the messages not yet started are released so
-// that they (and, for FIFO queues, their order) are preserved.
-func (p *poller) runUnit(unit []*delivery) {
-	for i, d := range unit {
-		if p.stopping() || p.s.abandoned() {
-			p.release(unit[i:])
-			return
-		}
-		ok := p.process(d)
-		p.capacity.done(1)
-		if !ok && i+1 < len(unit) {
-			p.s.log.WithFields(messageFields(d.msg)).WithField("group", d.msg.MessageGroupID).
-				WithField("released", len(unit)-i-1).Info("snssqs: message of FIFO group failed; releasing the group's later messages to keep order")
-			p.release(unit[i+1:])
-			return
-		}
-	}
-}
-
-// release makes unstarted messages visible again at once and frees their workers.
-func (p *poller) release(ds []*delivery) {
-	for _, d := range ds {
-		p.stopHeartbeat(d)
-		p.visibility.add(ackEntry{messageID: d.msg.SQSMessageID, receipt: d.msg.receiptHandle})
-	}
-	p.capacity.done(len(ds))
-}
-
-// releaseRaw makes undecoded messages visible again at once.
-func (p *poller) releaseRaw(msgs []types.Message) {
-	for _, sm := range msgs {
-		p.visibility.add(ackEntry{messageID: aws.ToString(sm.MessageId), receipt: aws.ToString(sm.ReceiptHandle)})
-	}
-}
-
-// stopHeartbeat stops d's heartbeat and waits until it can no longer change
-// the message's visibility, so it cannot undo a nack or follow a delete.
-func (p *poller) stopHeartbeat(d *delivery) {
-	if d.hb == nil {
-		return
-	}
-	d.hb.stop()
-}
-
-// process handles one message and acknowledges it. It reports whether the
-// message is done with (deleted), as opposed to coming back later.
-func (p *poller) process(d *delivery) bool {
-	s, m := p.s, d.msg
-	if d.decodeErr != nil {
-		p.stopHeartbeat(d)
-		return p.undeliverable(m, d.decodeErr, s.opts.MalformedPolicy)
-	}
-	h := s.routes.Load().lookup(p.queueURL, m.Type)
-	if h == nil {
-		p.stopHeartbeat(d)
-		err := fmt.Errorf("%w: type %q on queue %s", ErrNoHandler, m.Type, p.queueURL)
-		return p.undeliverable(m, err, s.opts.UnknownTypePolicy)
-	}
-	ctx, cancel := context.WithTimeout(s.handlerCtx, s.opts.HandlerTimeout)
-	if d.hb != nil {
-		d.hb.setDeadline(s.opts.Clock.Now().Add(s.opts.HandlerTimeout))
-	}
-	err := h(ctx, m)
-	cancel()
-	p.stopHeartbeat(d)
-	if s.abandoned() {
-		s.log.WithFields(messageFields(m)).Warn("snssqs: handler abandoned at shutdown; the message will be redelivered after its visibility timeout")
-		return false
-	}
-	if err != nil {
-		p.nackMessage(m, err)
-		return false
-	}
-	p.deletes.add(ackEntry{messageID: m.SQSMessageID, receipt: m.receiptHandle})
-	return true
-}
-
-// undeliverable applies policy to a message that cannot reach a handler.
-func (p *poller) undeliverable(m *Message, err error, policy MessagePolicy) bool {
-	s := p.s
-	entry := s.log.WithFields(messageFields(m)).WithError(err).WithField("policy", policy.String())
-	if m.TopicARN != "" {
-		entry = entry.WithField("topic_arn", m.TopicARN)
-	}
-	if errors.Is(err, ErrNoHandler) {
-		if s.unknown.first(p.queueURL + "\x00" + m.Type) {
-			entry.Warn("snssqs: no handler for event type (logged once per queue and type)")
-		}
-	} else {
-		entry.Warn("snssqs: cannot decode message")
-		if debugEnabled(s.log) {
-			s.log.WithFields(messageFields(m)).WithField("body", string(m.Data)).Debug("snssqs: undecodable message body")
-		}
-	}
-	s.report(err)
-	if policy == PolicyDelete {
-		p.deletes.add(ackEntry{messageID: m.SQSMessageID, receipt: m.receiptHandle})
-		return true
-	}
-	p.nackVisibility(m)
-	return false
-}
-
-// nackMessage logs a handler failure and schedules the message's return.
-func (p *poller) nackMessage(m *Message, err error) {
-	vis := p.nackVisibility(m)
-	p.s.log.WithFields(messageFields(m)).WithError(err).WithField("retry_in_seconds", vis).
-		Warn("snssqs: handler failed; message will be redelivered")
-}
-
-// nackVisibility queues the backoff visibility change of m and returns it.
-func (p *poller) nackVisibility(m *Message) int32 {
-	vis := p.s.nack.nackVisibility(m.ReceiveCount)
-	p.visibility.add(ackEntry{messageID: m.SQSMessageID, receipt: m.receiptHandle, visibility: vis})
-	return vis
-}
-
-// ackFailed logs and reports an ack that failed for good.
-func (p *poller) ackFailed(e *AckError) {
-	entry := p.s.log.WithField("queue", e.QueueURL).WithField("sqs_message_id", e.SQSMessageID).
-		WithField("op", e.Op).WithError(e.Err)
-	if e.Code != "" {
-		entry = entry.WithField("code", e.Code)
-	}
-	if e.Op == ackOpDelete {
-		entry.Error("snssqs: delete failed; the message will be redelivered")
-	} else {
-		entry.Warn("snssqs: visibility change failed; the message returns after its current visibility timeout")
-	}
-	p.s.report(e)
 }

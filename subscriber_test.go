@@ -23,12 +23,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs/clock"
+	"github.com/snssqs/snssqs/internal/consume"
 )
 
 const (
 	queueA = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders"
 	queueB = "https://sqs.eu-west-1.amazonaws.com/123456789012/audit"
 	queueC = "https://sqs.eu-west-1.amazonaws.com/123456789012/churn"
+	queueF = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders.fifo"
 	topicA = "arn:aws:sns:eu-west-1:123456789012:orders"
 	topicB = "arn:aws:sns:eu-west-1:123456789012:forged"
 )
@@ -410,17 +412,26 @@ func TestReceiveRequest(t *testing.T) {
 	assert.Empty(t, in.AttributeNames, "the deprecated AttributeNames field is not used") //nolint:staticcheck
 }
 
+// TestShortPollingPausesWhenEmpty: with short polling, an empty queue costs
+// a receive per pause, the pause doubling from 50ms up to 1s, not a spin.
 func TestShortPollingPausesWhenEmpty(t *testing.T) {
-	h := newHarness(t, func(o *SubscriberOptions) { o.WaitTime = 0 })
-	receivers := h.s.opts.ReceiversPerQueue
+	h := newHarness(t, func(o *SubscriberOptions) { o.WaitTime = 0; o.ReceiversPerQueue = 1 })
 	hd, ch := recv(nil)
 	_, err := h.s.Handle(queueA, "t", hd)
 	require.NoError(t, err)
 	h.start()
-	h.clk.awaitTimers(t, shortPollPause, receivers)
-	h.sqs.with(func() { assert.Len(t, h.sqs.receives, receivers, "no spinning on an empty queue: a receive per loop") })
+	pause := 50 * time.Millisecond
+	seen := map[time.Duration]int{}
+	for i := 1; i <= 7; i++ { // 50ms, 100ms, 200ms, 400ms, 800ms, 1s, 1s
+		seen[pause]++
+		h.clk.awaitTimers(t, pause, seen[pause])
+		h.sqs.with(func() { assert.Len(t, h.sqs.receives, i, "a receive per pause") })
+		h.clk.Advance(pause)
+		h.sqs.waitFor(t, "the next receive", func() bool { return len(h.sqs.receives) == i+1 })
+		pause = min(2*pause, time.Second)
+	}
 	id := h.sqs.send(queueA, envelopeBody(t, "t", 1))
-	h.clk.Advance(shortPollPause)
+	h.clk.Advance(time.Second)
 	next(t, ch)
 	h.waitDeleted(receiptOf(id, 1))
 	h.sqs.with(func() {
@@ -428,6 +439,22 @@ func TestShortPollingPausesWhenEmpty(t *testing.T) {
 			assert.Zero(t, r.WaitTimeSeconds)
 		}
 	})
+}
+
+// TestEmptyAnswerAtOnceDoesNotSpin: a client whose long poll answers empty
+// at once (a mock, a short-polling queue) makes each receiver pause.
+func TestEmptyAnswerAtOnceDoesNotSpin(t *testing.T) {
+	h := newHarness(t, func(o *SubscriberOptions) { o.ReceiversPerQueue = 1 })
+	h.sqs.waitOver = func(string) bool { return true } // every long poll is over at once
+	hd, _ := recv(nil)
+	_, err := h.s.Handle(queueA, "t", hd)
+	require.NoError(t, err)
+	h.start()
+	h.clk.awaitTimers(t, 50*time.Millisecond, 1)
+	h.sqs.with(func() { assert.Len(t, h.sqs.receives, 1, "one receive, then a pause") })
+	h.clk.Advance(50 * time.Millisecond)
+	h.clk.awaitTimers(t, 100*time.Millisecond, 1)
+	h.sqs.with(func() { assert.Len(t, h.sqs.receives, 2) })
 }
 
 func TestDispatchByType(t *testing.T) {
@@ -686,7 +713,7 @@ func TestDeleteEntryFailureRetriedThenReported(t *testing.T) {
 	var ae *AckError
 	require.ErrorAs(t, errs[0], &ae)
 	assert.Equal(t, id, ae.SQSMessageID)
-	assert.Equal(t, ackOpDelete, ae.Op)
+	assert.Equal(t, consume.OpDelete, ae.Op)
 	assert.Equal(t, "InternalError", ae.Code)
 	require.ErrorIs(t, errs[0], ErrBatchFailed)
 	h.sqs.with(func() { assert.Len(t, h.sqs.deleteBatches, 3, "one call and two retries") })
@@ -905,7 +932,7 @@ func TestFIFOGroupsInOrder(t *testing.T) {
 	var mu sync.Mutex
 	order := map[string][]string{}
 	done := make(chan struct{}, 10)
-	_, err := h.s.Handle(queueA, "t", func(_ context.Context, m *Message) error {
+	_, err := h.s.Handle(queueF, "t", func(_ context.Context, m *Message) error {
 		var v string
 		require.NoError(t, m.Decode(&v))
 		mu.Lock()
@@ -920,10 +947,10 @@ func TestFIFOGroupsInOrder(t *testing.T) {
 	require.NoError(t, err)
 	var a []string
 	for _, v := range []string{"a1", "a2", "a3", "a4"} {
-		a = append(a, h.sqs.send(queueA, envelopeBody(t, "t", v), withGroup("A")))
+		a = append(a, h.sqs.send(queueF, envelopeBody(t, "t", v), withGroup("A")))
 	}
 	for _, v := range []string{"b1", "b2", "b3"} {
-		h.sqs.send(queueA, envelopeBody(t, "t", v), withGroup("B"))
+		h.sqs.send(queueF, envelopeBody(t, "t", v), withGroup("B"))
 	}
 	h.start()
 
@@ -938,6 +965,30 @@ func TestFIFOGroupsInOrder(t *testing.T) {
 	assert.Equal(t, []string{"a1", "a2"}, order["A"])
 	assert.Equal(t, []string{"b1", "b2", "b3"}, order["B"])
 	mu.Unlock()
+}
+
+// TestFairQueueGroupsRunConcurrently: on a standard queue a MessageGroupId
+// marks a fair-queue tenant, not an order: a group's messages are handled
+// at once, up to Concurrency.
+func TestFairQueueGroupsRunConcurrently(t *testing.T) {
+	h := newHarness(t)
+	started := make(chan struct{}, 10)
+	release := make(chan struct{})
+	_, err := h.s.Handle(queueA, "t", func(context.Context, *Message) error {
+		started <- struct{}{}
+		<-release
+		return nil
+	})
+	require.NoError(t, err)
+	for i := range 10 {
+		h.sqs.send(queueA, envelopeBody(t, "t", i), withGroup("tenant-1"))
+	}
+	h.start()
+	for range 10 {
+		next(t, started) // all ten run at once: none has returned yet
+	}
+	close(release)
+	h.sqs.waitFor(t, "ten deletes", func() bool { return len(h.sqs.deletedReceiptsLocked()) == 10 })
 }
 
 func TestAddRemoveHandlersWhileRunning(t *testing.T) {
@@ -1038,25 +1089,25 @@ func TestShutdownDrainsAndReleasesUnstarted(t *testing.T) {
 	h := newHarness(t)
 	started := make(chan string, 10)
 	release := make(chan struct{})
-	_, err := h.s.Handle(queueA, "t", func(_ context.Context, m *Message) error {
+	_, err := h.s.Handle(queueF, "t", func(_ context.Context, m *Message) error {
 		started <- m.SQSMessageID
 		<-release
 		return nil
 	})
 	require.NoError(t, err)
-	m1 := h.sqs.send(queueA, envelopeBody(t, "t", 1), withGroup("g"))
-	m2 := h.sqs.send(queueA, envelopeBody(t, "t", 2), withGroup("g"))
-	m3 := h.sqs.send(queueA, envelopeBody(t, "t", 3), withGroup("g"))
+	m1 := h.sqs.send(queueF, envelopeBody(t, "t", 1), withGroup("g"))
+	m2 := h.sqs.send(queueF, envelopeBody(t, "t", 2), withGroup("g"))
+	m3 := h.sqs.send(queueF, envelopeBody(t, "t", 3), withGroup("g"))
 	h.start()
 	assert.Equal(t, m1, next(t, started))
-	h.sqs.waitFor(t, "the next long poll", func() bool { return h.sqs.receiving[queueA] == 1 })
+	h.sqs.waitFor(t, "the next long poll", func() bool { return h.sqs.receiving[queueF] == 1 })
 
 	shut := make(chan error, 1)
 	go func() { shut <- h.s.Shutdown(context.Background()) }()
 	h.awaitShutdownBegun()
-	h.sqs.with(func() { assert.Equal(t, 1, h.sqs.receiving[queueA], "the long poll is not canceled") })
+	h.sqs.with(func() { assert.Equal(t, 1, h.sqs.receiving[queueF], "the long poll is not canceled") })
 	h.endPolls()
-	h.sqs.waitFor(t, "the long poll to end", func() bool { return h.sqs.receiving[queueA] == 0 })
+	h.sqs.waitFor(t, "the long poll to end", func() bool { return h.sqs.receiving[queueF] == 0 })
 	select {
 	case <-shut:
 		t.Fatal("Shutdown returned while a handler was running")
@@ -1082,7 +1133,7 @@ func TestShutdownDrainsAndReleasesUnstarted(t *testing.T) {
 
 func TestShutdownLetsLongPollFinishAndReleasesItsMessages(t *testing.T) {
 	h := newHarness(t)
-	receivers := h.s.opts.ReceiversPerQueue
+	receivers := 1 // an idle queue is long-polled by one receiver
 	hd, ch := recv(nil)
 	_, err := h.s.Handle(queueA, "t", hd)
 	require.NoError(t, err)
@@ -1169,7 +1220,7 @@ func TestCloseIsIdempotentAndConcurrent(t *testing.T) {
 	_, err := h.s.Handle(queueA, "t", hd)
 	require.NoError(t, err)
 	h.start()
-	h.sqs.waitFor(t, "polling", func() bool { return h.sqs.receiving[queueA] == h.s.opts.ReceiversPerQueue })
+	h.sqs.waitFor(t, "polling", func() bool { return h.sqs.receiving[queueA] == 1 })
 	require.ErrorIs(t, h.s.Run(context.Background()), ErrAlreadyRunning)
 	var wg sync.WaitGroup
 	for range 3 {

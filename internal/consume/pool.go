@@ -1,4 +1,4 @@
-package snssqs
+package consume
 
 import (
 	"sync"

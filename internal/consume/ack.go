@@ -1,7 +1,8 @@
-package snssqs
+package consume
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -24,19 +25,25 @@ const (
 	ackCallTimeout = 30 * time.Second
 )
 
-// Ack operations, as they appear in logs and in AckError.
+// Ack operations, as they appear in logs and in AckError.Op.
 const (
-	ackOpDelete     = "delete"
-	ackOpVisibility = "change visibility"
+	OpDelete     = "delete"
+	OpVisibility = "change visibility"
+	OpHeartbeat  = "extend visibility"
 )
 
-// AckError reports a delete or visibility change of one message that still
-// failed after AckRetries retries. A failed delete means the message will be
+// ErrBatchFailed reports that SQS rejected an entry inside a successful
+// batch call; the snssqs package exports it as snssqs.ErrBatchFailed.
+var ErrBatchFailed = errors.New("snssqs: batch entries failed")
+
+// AckError reports a delete, visibility change or heartbeat extension of
+// one message that failed (deletes and visibility changes after AckRetries
+// retries). A failed delete means the message will be
 // delivered again. Err wraps ErrBatchFailed when SQS rejected the entry
 // inside a successful batch call (Code is then SQS's error code), and is the
 // call's error otherwise, so AWS errors stay reachable with errors.As.
 type AckError struct {
-	// Op is "delete" or "change visibility".
+	// Op is "delete", "change visibility" or "extend visibility".
 	Op string
 	// QueueURL is the message's queue.
 	QueueURL string
@@ -109,10 +116,10 @@ type ackBatcher struct {
 	done    chan struct{}
 }
 
-func newAckBatcher(base context.Context, op, queueURL string, send batchSendFunc, o *SubscriberOptions, fail func(*AckError)) *ackBatcher {
+func newAckBatcher(base context.Context, op, queueURL string, send batchSendFunc, clk clock.Clock, flushInterval time.Duration, retries int, fail func(*AckError)) *ackBatcher {
 	b := &ackBatcher{
-		op: op, queueURL: queueURL, send: send, clk: o.Clock,
-		flushInterval: o.AckFlushInterval, retries: o.AckRetries, fail: fail,
+		op: op, queueURL: queueURL, send: send, clk: clk,
+		flushInterval: flushInterval, retries: retries, fail: fail,
 		base:    context.WithoutCancel(base),
 		begun:   make(chan struct{}, 1),
 		closing: make(chan struct{}),
@@ -275,7 +282,7 @@ func entryFailures(failed []types.BatchResultErrorEntry) []entryFailure {
 }
 
 // deleteSender sends DeleteMessageBatch calls for queueURL.
-func deleteSender(client SQSConsumeAPI, queueURL string) batchSendFunc {
+func deleteSender(client Client, queueURL string) batchSendFunc {
 	return func(ctx context.Context, entries []ackEntry) ([]entryFailure, error) {
 		in := &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: make([]types.DeleteMessageBatchRequestEntry, len(entries))}
 		for i, e := range entries {
@@ -290,7 +297,7 @@ func deleteSender(client SQSConsumeAPI, queueURL string) batchSendFunc {
 }
 
 // visibilitySender sends ChangeMessageVisibilityBatch calls for queueURL.
-func visibilitySender(client SQSConsumeAPI, queueURL string) batchSendFunc {
+func visibilitySender(client Client, queueURL string) batchSendFunc {
 	return func(ctx context.Context, entries []ackEntry) ([]entryFailure, error) {
 		in := &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(queueURL), Entries: make([]types.ChangeMessageVisibilityBatchRequestEntry, len(entries))}
 		for i, e := range entries {

@@ -1,4 +1,4 @@
-package snssqs
+package consume
 
 import (
 	"context"
@@ -81,9 +81,7 @@ func (f *failureSink) all() []*AckError {
 
 func newTestBatcher(t *testing.T, rec *batchRecorder, sink *failureSink, flush time.Duration, retries int) (*ackBatcher, *spyClock) {
 	clk := newSpyClock()
-	o := DefaultSubscriberOptions()
-	o.Clock, o.AckFlushInterval, o.AckRetries = clk, flush, retries
-	b := newAckBatcher(context.Background(), ackOpDelete, queueA, rec.send, &o, sink.add)
+	b := newAckBatcher(context.Background(), OpDelete, queueA, rec.send, clk, flush, retries, sink.add)
 	b.start()
 	return b, clk
 }
@@ -232,17 +230,17 @@ func TestAckBatcherRetriesFailedCalls(t *testing.T) {
 }
 
 func TestSendersBuildBatchCalls(t *testing.T) {
-	f := newFakeSQS()
+	f := newScriptedSQS()
 	es := []ackEntry{{messageID: "a", receipt: "rh-a"}, {messageID: "b", receipt: "rh-b", visibility: 30}}
-	f.entryFailures["rh-b"] = &fakeEntryFailure{times: 1, code: "InternalError"}
+	f.failOnce = map[string]string{"rh-b": "InternalError"}
 	failed, err := deleteSender(f, queueA)(context.Background(), es)
 	require.NoError(t, err)
 	assert.Equal(t, []entryFailure{{index: 1, code: "InternalError", message: "injected"}}, failed)
 	_, err = visibilitySender(f, queueA)(context.Background(), es)
 	require.NoError(t, err)
-	require.Len(t, f.deleteBatches, 1)
-	require.Len(t, f.visBatches, 1)
-	d, v := f.deleteBatches[0], f.visBatches[0]
+	require.Len(t, f.deleteCalls, 1)
+	require.Len(t, f.visCalls, 1)
+	d, v := f.deleteCalls[0], f.visCalls[0]
 	assert.Equal(t, queueA, aws.ToString(d.QueueUrl))
 	assert.Equal(t, "0", aws.ToString(d.Entries[0].Id))
 	assert.Equal(t, "rh-b", aws.ToString(d.Entries[1].ReceiptHandle))

@@ -1,0 +1,43 @@
+package consume
+
+import (
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/sirupsen/logrus"
+)
+
+// Delivery is one received message on its way through the engine.
+type Delivery struct {
+	// Msg is the message as SQS returned it.
+	Msg types.Message
+	// ReceiveCount is its ApproximateReceiveCount (1 on first delivery, 0
+	// when SQS did not say).
+	ReceiveCount int
+	// GroupID is its MessageGroupId, empty for messages without one.
+	GroupID string
+
+	queueURL string
+	hb       hbState
+}
+
+func newDelivery(queueURL string, m types.Message) *Delivery {
+	d := &Delivery{Msg: m, queueURL: queueURL}
+	if m.Attributes != nil {
+		d.ReceiveCount, _ = strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
+		d.GroupID = m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]
+	}
+	return d
+}
+
+// id is the SQS message id.
+func (d *Delivery) id() string { return aws.ToString(d.Msg.MessageId) }
+
+// receipt is the receipt handle of this receive.
+func (d *Delivery) receipt() string { return aws.ToString(d.Msg.ReceiptHandle) }
+
+// logFields identify the message in logs; never the body.
+func (d *Delivery) logFields() logrus.Fields {
+	return logrus.Fields{"queue": d.queueURL, "sqs_message_id": d.id(), "receive_count": d.ReceiveCount}
+}
