@@ -8,6 +8,7 @@ package snssqstest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -48,6 +49,8 @@ type options struct {
 	accountID string
 	clock     clock.Clock
 	faults    Faults
+	// latency bounds the delay of every answer; zero for none.
+	latencyMin, latencyMax time.Duration
 }
 
 // Option configures a Server.
@@ -68,6 +71,16 @@ func WithAccountID(id string) Option { return func(o *options) { o.accountID = i
 // deduplication windows and long polls (default the wall clock).
 func WithClock(c clock.Clock) Option { return func(o *options) { o.clock = c } }
 
+// WithLatency delays every SNS, SQS and STS answer by a random duration
+// between min and max (uniformly; equal values give a fixed delay), in wall
+// clock time, so that tests and benchmarks can model the round trips of a
+// real network: in-region AWS calls take 10–20 ms, cross-region ones 50 ms
+// and more. The admin endpoints are not delayed. A delay ends early when the
+// client goes away or the server closes.
+func WithLatency(min, max time.Duration) Option {
+	return func(o *options) { o.latencyMin, o.latencyMax = min, max }
+}
+
 // NewServer starts an emulator listening on 127.0.0.1 (see WithAddr).
 func NewServer(opts ...Option) (*Server, error) {
 	o := options{addr: DefaultAddr, region: DefaultRegion, accountID: DefaultAccountID, clock: clock.Real()}
@@ -76,6 +89,9 @@ func NewServer(opts ...Option) (*Server, error) {
 	}
 	if err := o.faults.Validate(); err != nil {
 		return nil, err
+	}
+	if o.latencyMin < 0 || o.latencyMax < o.latencyMin {
+		return nil, fmt.Errorf("snssqstest: latency %v-%v: want 0 <= min <= max", o.latencyMin, o.latencyMax)
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -173,7 +189,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.delay(r) {
+		return
+	}
 	s.faults.serve(w, r, service, op, s.dispatch)
+}
+
+// delay waits out the request's latency (WithLatency); it reports false
+// when the client went away or the server closed meanwhile.
+func (s *Server) delay(r *http.Request) bool {
+	lo, hi := s.opts.latencyMin, s.opts.latencyMax
+	if hi == 0 {
+		return true
+	}
+	d := lo
+	if hi > lo {
+		d += rand.N(hi - lo + 1)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-s.closing:
+		return false
+	}
 }
 
 // operationOf names the service and operation of an AWS request. It answers

@@ -18,7 +18,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/snssqs/snssqs/snssqstest"
 )
@@ -44,6 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	region := fs.String("region", snssqstest.DefaultRegion, "region used in ARNs and queue URLs")
 	account := fs.String("account", snssqstest.DefaultAccountID, "account id used in ARNs, queue URLs and GetCallerIdentity")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (flushed on SIGINT/SIGTERM)")
+	latency := fs.String("latency", "", "delay every answer, to model a network: a duration (15ms) or a range (10ms-20ms), drawn uniformly")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,10 +64,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	lo, hi, err := parseLatency(*latency)
+	if err != nil {
+		return err
+	}
 	srv, err := snssqstest.NewServer(
 		snssqstest.WithAddr(*addr),
 		snssqstest.WithRegion(*region),
 		snssqstest.WithAccountID(*account),
+		snssqstest.WithLatency(lo, hi),
 	)
 	if err != nil {
 		return err
@@ -75,4 +83,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// parseLatency reads the -latency flag: empty, a duration, or MIN-MAX.
+func parseLatency(v string) (lo, hi time.Duration, err error) {
+	if v == "" {
+		return 0, 0, nil
+	}
+	a, b, isRange := strings.Cut(v, "-")
+	if lo, err = time.ParseDuration(a); err != nil {
+		return 0, 0, fmt.Errorf("-latency %q: %w", v, err)
+	}
+	hi = lo
+	if isRange {
+		if hi, err = time.ParseDuration(b); err != nil {
+			return 0, 0, fmt.Errorf("-latency %q: %w", v, err)
+		}
+	}
+	if lo < 0 || hi < lo {
+		return 0, 0, fmt.Errorf("-latency %q: want 0 <= MIN <= MAX", v)
+	}
+	return lo, hi, nil
 }
