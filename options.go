@@ -190,18 +190,23 @@ type SubscriberOptions struct {
 	// at least 1. A queue is not polled while all its workers are busy.
 	// Default 10.
 	Concurrency int
-	// Prefetch is how many received messages of one queue may wait for a
-	// free worker, at least 0. A receive is made only while a worker is
+	// Prefetch bounds how many received messages of one queue may wait for
+	// a free worker, at least 0. A receive is made only while a worker is
 	// free, and asks for no more messages than the free workers plus the
-	// free prefetch places, so that the next batch is already on its way
-	// while the workers finish the last one. A waiting message is kept
-	// invisible by the heartbeat and, when the subscriber stops, released
-	// at once. 0 receives for free workers only. Default 10.
+	// free places of the prefetch window, so that the next batches are
+	// already on their way while the workers finish the last ones. The
+	// window adapts: it is as large as the receives in flight can fill (see
+	// ReceiversPerQueue), within Prefetch. A waiting message is kept
+	// invisible by the heartbeat and, when the subscriber stops, released.
+	// 0 receives for free workers only. Default 100.
 	Prefetch int
-	// ReceiversPerQueue is how many long polls may run at once per queue,
-	// at least 1 (at most Concurrency+Prefetch are used, as each needs a
-	// place for a message). Default 2: while the workers handle one batch,
-	// the next one is already on its way.
+	// ReceiversPerQueue bounds how many receives may run at once per queue,
+	// at least 1. The number in flight adapts to the measured round trip
+	// and handling rate (messages in flight ≈ throughput × round trip):
+	// it grows while the workers starve and receives come back full, and
+	// falls to one long poll on an idle queue. On AWS, where a request takes
+	// 10–50 ms, several receives in flight keep fast handlers busy.
+	// Default 8.
 	ReceiversPerQueue int
 	// VisibilityTimeout is sent with every ReceiveMessage (overriding the
 	// queue's setting) and is the extension the heartbeat applies, 1s..12h,
@@ -273,8 +278,8 @@ func DefaultSubscriberOptions() SubscriberOptions {
 		WaitTime:          defaultWaitTime,
 		MaxMessages:       maxReceiveBatch,
 		Concurrency:       10,
-		Prefetch:          10,
-		ReceiversPerQueue: 2,
+		Prefetch:          100,
+		ReceiversPerQueue: 8,
 		VisibilityTimeout: defaultVisibility,
 		HeartbeatFraction: 0.5,
 		HandlerTimeout:    15 * time.Minute,

@@ -26,9 +26,10 @@ func WithSubject(subject string) PublishOption {
 }
 
 // WithGroupID sets the message group id, required for FIFO topics unless
-// PublisherOptions.DefaultGroupID is set. Messages of one group are
-// delivered in order. Publishing a message with a group id to a standard
-// topic fails with ErrInvalidEvent.
+// PublisherOptions.DefaultGroupID is set. On FIFO topics messages of one
+// group are delivered in order. On standard topics it is optional and
+// reaches subscribed standard queues, where SQS fair queues use it to share
+// throughput between tenants; it orders nothing there.
 func WithGroupID(groupID string) PublishOption {
 	return func(c *publishConfig) { c.groupID = groupID }
 }

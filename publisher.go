@@ -93,7 +93,8 @@ func NewPublisher(client SNSPublishAPI, optFns ...func(*PublisherOptions)) (*Pub
 // ErrInvalidAttribute, ErrMessageTooLarge, ErrMissingGroupID) are returned
 // before any request is made. FIFO topics need a group id (WithGroupID or
 // PublisherOptions.DefaultGroupID); the deduplication id defaults to the
-// envelope id. Group and deduplication ids are rejected for standard topics.
+// envelope id. On standard topics a group id marks a tenant of SQS fair
+// queues (no ordering), and a deduplication id is rejected.
 //
 // If ctx ends before the message is sent, it is not sent and the error
 // wraps ctx.Err(). If ctx ends while the request is in flight, Publish
@@ -287,12 +288,19 @@ func (p *Publisher) prepare(topic TopicARN, eventType string, event any, opts []
 	return m, nil
 }
 
-// fifoFields sets m's group and deduplication ids for FIFO topics, and
-// rejects them for standard topics.
+// fifoFields sets m's group and deduplication ids. On standard topics a
+// group id is optional (it marks a tenant of SQS fair queues, with no
+// ordering) and a deduplication id is rejected.
 func (p *Publisher) fifoFields(topic TopicARN, c *publishConfig, m *outMessage) error {
 	if !topic.FIFO() {
-		if c.groupID != "" || c.dedupID != "" {
-			return fmt.Errorf("%w: message group id or deduplication id set for standard topic %s (only FIFO topics take them)", ErrInvalidEvent, topic.Name)
+		if c.dedupID != "" {
+			return fmt.Errorf("%w: deduplication id set for standard topic %s (only FIFO topics take one)", ErrInvalidEvent, topic.Name)
+		}
+		if c.groupID != "" {
+			if err := validateFIFOID("message group id", c.groupID); err != nil {
+				return err
+			}
+			m.groupID = c.groupID
 		}
 		return nil
 	}

@@ -339,7 +339,7 @@ func TestPublishValidationErrorsSendNothing(t *testing.T) {
 		{name: "empty value", opts: []PublishOption{WithAttribute("a", StringAttribute(""))}, target: ErrInvalidAttribute},
 		{name: "bad number", opts: []PublishOption{WithAttribute("a", NumberAttribute("1,5"))}, target: ErrInvalidAttribute},
 		{name: "FIFO without group", topic: pubFIFOTopic, target: ErrMissingGroupID},
-		{name: "group on standard topic", opts: []PublishOption{WithGroupID("g")}, target: ErrInvalidEvent},
+		{name: "bad group on standard topic", opts: []PublishOption{WithGroupID("a b")}, target: ErrInvalidEvent},
 		{name: "dedup on standard topic", opts: []PublishOption{WithDeduplicationID("d")}, target: ErrInvalidEvent},
 		{name: "bad group id", topic: pubFIFOTopic, opts: []PublishOption{WithGroupID("a b")}, target: ErrInvalidEvent},
 		{name: "bad dedup id", topic: pubFIFOTopic, opts: []PublishOption{WithGroupID("g"), WithDeduplicationID(strings.Repeat("d", 129))}, target: ErrInvalidEvent},
@@ -481,10 +481,23 @@ func TestPublishFIFOFields(t *testing.T) {
 	assert.Equal(t, "default", aws.ToString(calls[0].entries[0].groupID))
 	for _, c := range calls[1:] {
 		for _, e := range c.entries {
-			assert.Nil(t, e.groupID, "never a group id on a standard topic")
+			assert.Nil(t, e.groupID, "DefaultGroupID is not used on a standard topic")
 			assert.Nil(t, e.dedupID, "never a dedup id on a standard topic")
 		}
 	}
+
+	// On a standard topic WithGroupID marks a fair-queue tenant: it is sent.
+	f3 := &fakeSNS{}
+	p3 := newTestPublisher(t, f3)
+	_, err = p3.Publish(ctx, pubTopic, "t", 1, WithGroupID("tenant-1"))
+	require.NoError(t, err)
+	_, err = p3.PublishBatch(ctx, pubTopic, []Entry{{EventType: "t", Event: 1, Options: []PublishOption{WithGroupID("tenant-2")}}})
+	require.NoError(t, err)
+	calls = f3.snapshot()
+	require.Len(t, calls, 2)
+	assert.Equal(t, "tenant-1", aws.ToString(calls[0].entries[0].groupID))
+	assert.Equal(t, "tenant-2", aws.ToString(calls[1].entries[0].groupID))
+	assert.Nil(t, calls[0].entries[0].dedupID)
 }
 
 func batchEntries(n int, typ string) []Entry {

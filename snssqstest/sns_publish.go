@@ -76,6 +76,7 @@ type snsDeliveryPlan struct {
 	signatureVersion                         string
 	attrs                                    map[string]messageAttribute
 	groupID, dedupID                         string
+	fifoTopic                                bool
 }
 
 // size is what counts against the 256 KiB limit: the message plus, for each
@@ -218,9 +219,9 @@ func snsValidateAttribute(name string, a messageAttribute) *snsError {
 // checkFIFOLocked applies the rules that depend on the topic type.
 func (t *snsTopic) checkFIFOLocked(e *snsPublishEntry) *snsError {
 	if !t.fifo {
-		if e.GroupID != "" {
-			return snsInvalidParameter("Invalid parameter: MessageGroupId Reason: The request includes MessageGroupId parameter that is not valid for this topic type")
-		}
+		// A MessageGroupId on a standard topic is valid: it reaches
+		// subscribed standard queues, where it groups messages of one tenant
+		// for SQS fair queues (with no ordering).
 		if e.DedupID != "" {
 			return snsInvalidParameter("Invalid parameter: MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter that is not valid for this topic type")
 		}
@@ -352,7 +353,7 @@ func (n *snsService) publish(topicARN, param string, entries []*snsPublishEntry)
 				raw: sub.raw, topicARN: t.arn, messageID: msgID, sequence: seq,
 				subject: e.Subject, hasSubject: e.HasSubject, message: message, timestamp: now,
 				signatureVersion: t.signatureVersionLocked(), attrs: e.Attributes,
-				groupID: e.GroupID, dedupID: dedupID,
+				groupID: e.GroupID, dedupID: dedupID, fifoTopic: t.fifo,
 			})
 		}
 	}
@@ -385,11 +386,20 @@ func (n *snsService) deliver(p snsDeliveryPlan) {
 	}
 }
 
-// snsForQueue sets the FIFO ids when the target queue is a FIFO queue.
+// snsForQueue sets the FIFO ids when the target queue is a FIFO queue, and
+// the message group id of a standard topic's message on a standard queue,
+// where it marks a fair-queue tenant.
 func snsForQueue(m inboundMessage, queueARN string, p snsDeliveryPlan) inboundMessage {
-	if name, _ := snsQueueARN(queueARN); strings.HasSuffix(name, ".fifo") && p.groupID != "" {
+	if p.groupID == "" {
+		return m
+	}
+	name, _ := snsQueueARN(queueARN)
+	switch {
+	case strings.HasSuffix(name, ".fifo"):
 		m.MessageGroupID = p.groupID
 		m.MessageDeduplicationID = p.dedupID
+	case !p.fifoTopic:
+		m.MessageGroupID = p.groupID
 	}
 	return m
 }

@@ -788,7 +788,7 @@ func TestSNSFIFOPublishErrors(t *testing.T) {
 	}{
 		{"FIFO without group", &sns.PublishInput{TopicArn: aws.String(fifo), Message: aws.String("m"), MessageDeduplicationId: aws.String("d")}, "MessageGroupId parameter is required"},
 		{"FIFO without dedup id", &sns.PublishInput{TopicArn: aws.String(fifo), Message: aws.String("m"), MessageGroupId: aws.String("g")}, "ContentBasedDeduplication"},
-		{"standard with group", &sns.PublishInput{TopicArn: aws.String(std), Message: aws.String("m"), MessageGroupId: aws.String("g")}, "MessageGroupId"},
+		{"standard with a bad group", &sns.PublishInput{TopicArn: aws.String(std), Message: aws.String("m"), MessageGroupId: aws.String(strings.Repeat("g", 129))}, "MessageGroupId"},
 		{"standard with dedup id", &sns.PublishInput{TopicArn: aws.String(std), Message: aws.String("m"), MessageDeduplicationId: aws.String("d")}, "MessageDeduplicationId"},
 		{"group id too long", &sns.PublishInput{TopicArn: aws.String(fifo), Message: aws.String("m"), MessageGroupId: aws.String(strings.Repeat("g", 129)), MessageDeduplicationId: aws.String("d")}, "MessageGroupId"},
 	}
