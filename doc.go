@@ -27,19 +27,35 @@
 //     default is the same as a failure: they come back and end in the
 //     dead-letter queue, never in the void. Each case is logged.
 //   - While a handler runs, the subscriber extends the message's visibility
-//     (a heartbeat) so long work is not handed to a second consumer. A queue
-//     is not polled while all its workers are busy; up to Prefetch received
-//     messages may wait for a worker, and the heartbeat holds them too.
-//   - On Shutdown the subscriber stops receiving, waits for running handlers
-//     up to a deadline, flushes pending deletes and makes received but
-//     unstarted messages visible again at once.
+//     (a heartbeat, batched) so long work is not handed to a second
+//     consumer. A queue is not polled while all its workers are busy;
+//     received messages may wait for a worker in a prefetch window of at
+//     most Prefetch, and the heartbeat holds them too. The receives in flight
+//     and the window adapt to the measured round trip and handling rate.
+//   - On Shutdown the subscriber starts no receive, waits for running
+//     handlers up to a deadline, flushes pending deletes and makes received
+//     but unstarted messages visible again once every receive in progress
+//     has returned, so that it never receives them again itself.
 //   - Because delivery is at least once (a consumer can crash after its
 //     handler succeeded and before the delete reached SQS; standard queues
 //     may deliver a message twice), handlers must be idempotent. Use
 //     Message.ID, the CloudEvents id, to detect duplicates.
-//   - Standard topics and queues do not keep order. FIFO topics and queues
-//     keep order within a message group; the subscriber handles the messages
-//     of one group sequentially.
+//   - Standard topics and queues do not keep order; a message group id on
+//     them marks a tenant of SQS fair queues and orders nothing. FIFO topics
+//     and queues keep order within a message group; the subscriber handles
+//     the messages of one group of a .fifo queue one at a time, in order,
+//     across all its receives.
+//
+// # Architecture
+//
+// The root package is the public API. Each queue a Subscriber consumes is
+// run by an engine of package internal/consume, which the Subscriber starts
+// in one goroutine per queue and stops with its shutdown; the engine owns
+// every goroutine it starts (receivers, workers, the heartbeat, two ack
+// batchers) and ends every message in one place, finish, where the
+// message's heartbeat stops before its delete, nack or release is queued.
+// The engine knows nothing of the Subscriber: it is given a handle function
+// (decode, route, run the handler), a logger and an error callback.
 //
 // # Errors
 //
