@@ -14,6 +14,7 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -429,6 +430,16 @@ func drainQueue(ctx context.Context, t *testing.T, client *sqs.Client, url strin
 	}
 }
 
+// dlqBodies returns the bodies of every message the emulator stores in the
+// queue at url, visible or in flight.
+func dlqBodies(srv *snssqstest.Server, url string) []string {
+	var bodies []string
+	for _, m := range srv.Messages(url[strings.LastIndex(url, "/")+1:]) {
+		bodies = append(bodies, m.Body)
+	}
+	return bodies
+}
+
 // chaosSeqOf extracts the event of a dead-lettered body: an SNS
 // notification wrapping an envelope, or a raw envelope.
 func chaosSeqOf(body string) (chaosEvent, error) {
@@ -651,8 +662,18 @@ wait:
 				t.Errorf("%s: event %d was published but never handled", q.name, seq)
 			}
 		}
+		// The DLQ is read from the emulator's store, in flight or not: a
+		// drain by ReceiveMessage came back short twice (nine poison events
+		// in the DLQ, in flight with ReceiveCount 1, missing from what the
+		// drain returned), which is a fault of the reading path, not of
+		// where the events ended; the drain's count is logged when it
+		// differs, to keep that visible.
 		inDLQ := map[int]bool{}
-		for _, body := range drainQueue(ctx, t, watch.SQS, q.dlqURL) {
+		stored := dlqBodies(srv, q.dlqURL)
+		if drained := drainQueue(ctx, t, watch.SQS, q.dlqURL); len(drained) != len(stored) {
+			t.Logf("chaos: %s: a drain of its DLQ by ReceiveMessage returned %d messages, the DLQ holds %d", q.name, len(drained), len(stored))
+		}
+		for _, body := range stored {
 			ev, err := chaosSeqOf(body)
 			require.NoError(t, err, "%s DLQ: undecodable body %q", q.name, body)
 			if !assert.True(t, ev.Poison, "%s DLQ holds good event %d", q.name, ev.Seq) {
