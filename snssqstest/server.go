@@ -206,16 +206,7 @@ func (s *Server) delay(r *http.Request) bool {
 	if hi > lo {
 		d += rand.N(hi - lo + 1)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	case <-s.closing:
-		return false
-	}
+	return s.faults.wait(r, d) // the same wait as a fault rule's latency
 }
 
 // operationOf names the service and operation of an AWS request. It answers
