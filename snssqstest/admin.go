@@ -2,6 +2,7 @@ package snssqstest
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 )
 
@@ -11,6 +12,8 @@ import (
 //	GET    /_snssqstest/health    200 "ok" once the server answers
 //	GET    /_snssqstest/requests  request counts per operation, as JSON
 //	DELETE /_snssqstest/requests  reset the counts
+//	GET    /_snssqstest/latency   the delay of every answer: "" (none), "15ms" or "10ms-20ms"
+//	PUT    /_snssqstest/latency   set it, the body in the same form (SetLatency)
 //
 // A separate process (a benchmark, another language's tests) uses them the
 // way Go code uses Requests and ResetRequests.
@@ -32,7 +35,34 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		default:
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		}
+	case adminPrefix + "latency":
+		s.serveLatency(w, r)
 	default:
 		http.NotFound(w, r)
+	}
+}
+
+func (s *Server) serveLatency(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, formatLatency(s.Latency()))
+	case http.MethodPut:
+		body, err := io.ReadAll(io.LimitReader(r.Body, 256))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		min, max, err := ParseLatency(string(body))
+		if err == nil {
+			err = s.SetLatency(min, max)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
 }

@@ -8,7 +8,6 @@ package snssqstest
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -38,6 +37,7 @@ type Server struct {
 	sns      *snsService
 	stats    *requestStats
 	faults   *faultInjector
+	latency  latency
 	closing  chan struct{}
 	closeMu  sync.Once
 	serveErr chan error
@@ -90,8 +90,8 @@ func NewServer(opts ...Option) (*Server, error) {
 	if err := o.faults.Validate(); err != nil {
 		return nil, err
 	}
-	if o.latencyMin < 0 || o.latencyMax < o.latencyMin {
-		return nil, fmt.Errorf("snssqstest: latency %v-%v: want 0 <= min <= max", o.latencyMin, o.latencyMax)
+	if err := checkLatency(o.latencyMin, o.latencyMax); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -106,6 +106,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		serveErr: make(chan error, 1),
 	}
 	s.faults = newFaultInjector(o.faults, s.closing)
+	_ = s.latency.set(o.latencyMin, o.latencyMax) // checked above
 	s.sqs = newSQSService(s)
 	s.sns = newSNSService(s)
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
@@ -193,20 +194,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.faults.serve(w, r, service, op, s.dispatch)
-}
-
-// delay waits out the request's latency (WithLatency); it reports false
-// when the client went away or the server closed meanwhile.
-func (s *Server) delay(r *http.Request) bool {
-	lo, hi := s.opts.latencyMin, s.opts.latencyMax
-	if hi == 0 {
-		return true
-	}
-	d := lo
-	if hi > lo {
-		d += rand.N(hi - lo + 1)
-	}
-	return s.faults.wait(r, d) // the same wait as a fault rule's latency
 }
 
 // operationOf names the service and operation of an AWS request. It answers

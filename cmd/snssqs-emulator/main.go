@@ -18,9 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"strings"
 	"syscall"
-	"time"
 
 	"github.com/snssqs/snssqs/snssqstest"
 )
@@ -64,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	lo, hi, err := parseLatency(*latency)
+	lo, hi, err := snssqstest.ParseLatency(*latency)
 	if err != nil {
 		return err
 	}
@@ -83,25 +81,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	<-ctx.Done()
 	return nil
-}
-
-// parseLatency reads the -latency flag: empty, a duration, or MIN-MAX.
-func parseLatency(v string) (lo, hi time.Duration, err error) {
-	if v == "" {
-		return 0, 0, nil
-	}
-	a, b, isRange := strings.Cut(v, "-")
-	if lo, err = time.ParseDuration(a); err != nil {
-		return 0, 0, fmt.Errorf("-latency %q: %w", v, err)
-	}
-	hi = lo
-	if isRange {
-		if hi, err = time.ParseDuration(b); err != nil {
-			return 0, 0, fmt.Errorf("-latency %q: %w", v, err)
-		}
-	}
-	if lo < 0 || hi < lo {
-		return 0, 0, fmt.Errorf("-latency %q: want 0 <= MIN <= MAX", v)
-	}
-	return lo, hi, nil
 }

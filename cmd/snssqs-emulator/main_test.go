@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -57,21 +56,6 @@ func TestRunRejectsBadArguments(t *testing.T) {
 	require.ErrorIs(t, err, flag.ErrHelp)
 	err = run(ctx, []string{"-addr", "256.0.0.1:99999"}, io.Discard, io.Discard)
 	require.Error(t, err, "an address that cannot be listened on")
-}
-
-func TestParseLatency(t *testing.T) {
-	for in, want := range map[string][2]time.Duration{
-		"":          {0, 0},
-		"15ms":      {15 * time.Millisecond, 15 * time.Millisecond},
-		"10ms-20ms": {10 * time.Millisecond, 20 * time.Millisecond},
-		"0s-1s":     {0, time.Second},
-	} {
-		lo, hi, err := parseLatency(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, [2]time.Duration{lo, hi}, in)
-	}
-	for _, bad := range []string{"fast", "20ms-10ms", "-5ms", "10ms-", "10ms-x"} {
-		_, _, err := parseLatency(bad)
-		assert.Error(t, err, bad)
-	}
+	err = run(ctx, []string{"-latency", "20ms-10ms"}, io.Discard, io.Discard)
+	require.Error(t, err, "a latency range upside down")
 }
