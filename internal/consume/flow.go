@@ -20,7 +20,9 @@ import (
 // throughput × round trip). It grows by one when a receive comes back full
 // while a worker is idle — the workers starve for messages the queue has —
 // as long as it stays within what twice the measured handling rate needs at
-// the measured round trip; it shrinks by one after an empty receive. The
+// the measured round trip; it shrinks by one after an empty receive, and
+// after a full one while it is above that need (a burst into an idle engine
+// ramps up before the rate is measured, then settles). The
 // prefetch window follows it: as many places as the target receives can fill,
 // within the Prefetch bound. Measurements use the time passed to received, so
 // they shape throughput only, never correctness.
@@ -145,7 +147,10 @@ func (f *flow) received(n, got int, rtt time.Duration, now time.Time) {
 		f.receivers = max(1, f.receivers-1)
 	case got == n && n == f.batch:
 		f.rtt = movingAverage(f.rtt, rtt)
-		if starving && f.receivers < f.maxRecv && f.receivers < f.neededLocked() {
+		switch needed := f.neededLocked(); {
+		case f.receivers > needed: // ramped up past what the measured rate needs
+			f.receivers--
+		case starving && f.receivers < f.maxRecv && f.receivers < needed:
 			f.receivers++
 		}
 	}
@@ -164,7 +169,13 @@ func (f *flow) failed(n int) {
 
 // neededLocked is how many receives keep twice the measured handling rate
 // supplied at the measured round trip, plus one: the most the target grows to.
+// Before the first rate sample there is no bound but maxRecv, so that a burst
+// into an idle engine ramps up within a few round trips (each full receive
+// while starving adds one receive: the target doubles every round trip).
 func (f *flow) neededLocked() int {
+	if f.rate == 0 {
+		return f.maxRecv
+	}
 	inFlight := 2 * f.rate * f.rtt.Seconds() // messages on their way
 	return int(math.Ceil(inFlight/float64(f.batch))) + 1
 }

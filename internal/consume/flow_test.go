@@ -146,12 +146,14 @@ func TestFlowStopEndsReservesAndStartsNoReceive(t *testing.T) {
 
 // drive runs receives against a queue with a backlog: each takes rtt and
 // comes back full, and the workers finish everything at once, so they starve
-// for messages; it returns the target reached.
-func drive(f *flow, rtt time.Duration, receives int) int {
+// for messages. The receives in flight overlap their round trips, and the
+// client's CPU handles at most one message per perMsg; it returns the target
+// reached.
+func drive(f *flow, rtt, perMsg time.Duration, receives int) int {
 	now := t0
 	for range receives {
 		n := f.reserve(nil, never)
-		now = now.Add(rtt / time.Duration(max(1, f.receivers)))
+		now = now.Add(max(rtt/time.Duration(max(1, f.receivers)), time.Duration(n)*perMsg))
 		f.received(n, n, rtt, now)
 		f.done(n)
 	}
@@ -160,14 +162,38 @@ func drive(f *flow, rtt time.Duration, receives int) int {
 }
 
 func TestFlowGrowsReceivesWithRoundTrip(t *testing.T) {
+	const perMsg = 200 * time.Microsecond // the client handles 5000 msg/s
 	// On a 15 ms network a receive of 10 supplies ~670 msg/s; the workers
 	// starve, so the target grows until twice the measured rate is supplied.
-	far := drive(newFlow(10, 100, 10, 8), 15*time.Millisecond, 400)
-	// On the loopback one receive supplies tens of thousands per second.
-	near := drive(newFlow(10, 100, 10, 8), 100*time.Microsecond, 400)
+	far := drive(newFlow(10, 100, 10, 8), 15*time.Millisecond, perMsg, 4000)
+	// On the loopback one receive supplies tens of thousands per second:
+	// the target ramps up at first, then settles to what the CPU needs.
+	near := drive(newFlow(10, 100, 10, 8), 100*time.Microsecond, perMsg, 4000)
 	assert.Greater(t, far, 3, "a long round trip needs several receives in flight")
 	assert.LessOrEqual(t, far, 8, "within the bound")
 	assert.LessOrEqual(t, near, 2, "a short round trip needs few")
+}
+
+func TestFlowRampsUpABurstWithinRoundTrips(t *testing.T) {
+	// Before any rate is measured, every full receive while the workers
+	// starve adds one: the target doubles every round trip, so a burst into
+	// an idle engine has 8 receives in flight after 3 round trips (45 ms on
+	// a 15 ms network), not after several rate samples.
+	f := newFlow(100, 100, 10, 8)
+	abort := make(chan struct{})
+	defer close(abort)
+	for round, want := range []int{2, 4, 8} {
+		_, inFlight, _ := f.state()
+		ns := make([]int, inFlight)
+		for i := range ns {
+			ns[i] = f.reserve(abort, never)
+		}
+		for _, n := range ns {
+			f.received(n, n, 15*time.Millisecond, t0.Add(time.Duration(round)*15*time.Millisecond))
+		}
+		_, receivers, _ := f.state()
+		assert.Equal(t, want, receivers, "after round trip %d", round+1)
+	}
 }
 
 func TestFlowWindowFollowsReceivesWithinPrefetch(t *testing.T) {
