@@ -11,7 +11,8 @@ import (
 )
 
 // adminClient talks to the emulator's own endpoints (snssqstest/admin.go):
-// GET /_snssqstest/health, GET and DELETE /_snssqstest/requests.
+// GET /_snssqstest/health, GET and DELETE /_snssqstest/requests, PUT
+// /_snssqstest/latency.
 type adminClient struct {
 	base string
 	http *http.Client
@@ -22,7 +23,11 @@ func newAdminClient(endpoint string) adminClient {
 }
 
 func (a adminClient) do(ctx context.Context, method, path string) ([]byte, int, error) {
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, nil)
+	return a.send(ctx, method, path, "")
+}
+
+func (a adminClient) send(ctx context.Context, method, path, body string) ([]byte, int, error) {
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, strings.NewReader(body))
 	if err != nil {
 		return nil, 0, fmt.Errorf("admin request: %w", err)
 	}
@@ -68,6 +73,19 @@ func (a adminClient) reset(ctx context.Context) error {
 	}
 	if code/100 != 2 {
 		return fmt.Errorf("admin DELETE requests: HTTP %d", code)
+	}
+	return nil
+}
+
+// setLatency makes the emulator delay every later request by latency ("" for
+// none, "15ms", "10ms-20ms"), to model the round trips of a network.
+func (a adminClient) setLatency(ctx context.Context, latency string) error {
+	b, code, err := a.send(ctx, http.MethodPut, "latency", latency)
+	if err != nil {
+		return err
+	}
+	if code/100 != 2 {
+		return fmt.Errorf("admin PUT latency %q: HTTP %d: %s", latency, code, strings.TrimSpace(string(b)))
 	}
 	return nil
 }

@@ -13,6 +13,11 @@ const (
 	kindPaced      = "paced"
 	kindSlow       = "slow"
 	kindScaling    = "scaling"
+	// kindRTT and kindRTT50 are the throughput run with the emulator
+	// delaying every request, as an in-region (10–20 ms) and a
+	// cross-region (50 ms) network does.
+	kindRTT   = "rtt"
+	kindRTT50 = "rtt50"
 )
 
 // benchResults are the medians of every run kind, ready for the report.
@@ -26,15 +31,16 @@ type benchResults struct {
 	finished   time.Time
 
 	throughput map[string]runResult
-	// throughputReps holds every successful throughput run by contender
-	// and repetition, for ratios within a repetition.
-	throughputReps map[string]map[int]runResult
-	paced          map[string]runResult
-	slow           map[string]runResult
-	slowIdeal      time.Duration
-	scaling        []scalingPoint
-	failures       []string
-	skipped        []string
+	rtt, rtt50 map[string]runResult // round-trip runs
+	// reps holds every successful run by kind, contender and repetition,
+	// for ratios within a repetition.
+	reps      map[string]map[string]map[int]runResult
+	paced     map[string]runResult
+	slow      map[string]runResult
+	slowIdeal time.Duration
+	scaling   []scalingPoint
+	failures  []string
+	skipped   []string
 }
 
 type scalingPoint struct {
@@ -60,6 +66,14 @@ func runBenchmark(ctx context.Context, env *benchEnv, cfg benchConfig, cs []cont
 		r.throughput = r.repeat(ctx, env, cs, cfg.reps, log, func(c contender) (runSpec, bool) {
 			return runSpec{kind: kindThroughput, n: cfg.n}, true
 		})
+	}
+	for _, rt := range []struct {
+		kind, latency string
+		out           *map[string]runResult
+	}{{kindRTT, cfg.rtt, &r.rtt}, {kindRTT50, cfg.rtt50, &r.rtt50}} {
+		if want(rt.kind) {
+			*rt.out = r.roundTrips(ctx, env, cs, rt.kind, rt.latency, log)
+		}
 	}
 	if want(kindPaced) {
 		n := max(1, int(cfg.rate*cfg.pacedDuration.Seconds()))
@@ -106,6 +120,33 @@ func runBenchmark(ctx context.Context, env *benchEnv, cfg benchConfig, cs []cont
 	return r
 }
 
+// roundTrips runs the throughput comparison with the emulator delaying every
+// request by latency. It needs the emulator's admin endpoint to set the
+// delay; the naive contender is left out, as it makes one round trip per
+// message by construction.
+func (r *benchResults) roundTrips(ctx context.Context, env *benchEnv, cs []contender, kind, latency string, log io.Writer) map[string]runResult {
+	if env.admin == nil {
+		r.skipped = append(r.skipped, fmt.Sprintf("%s run skipped: the endpoint has no admin endpoint to set a latency with", kind))
+		return nil
+	}
+	if err := env.admin.setLatency(ctx, latency); err != nil {
+		r.failures = append(r.failures, fmt.Sprintf("%s: %v", kind, err))
+		return nil
+	}
+	defer func() {
+		if err := env.admin.setLatency(context.WithoutCancel(ctx), ""); err != nil {
+			r.failures = append(r.failures, fmt.Sprintf("%s: reset latency: %v", kind, err))
+		}
+	}()
+	return r.repeat(ctx, env, cs, r.cfg.reps, log, func(c contender) (runSpec, bool) {
+		if !c.supportsConcurrency() {
+			r.skipped = dedupe(append(r.skipped, fmt.Sprintf("round-trip runs skipped for %s: it makes one round trip per message, so it is bound to 1/latency msgs/s by construction", c.name())))
+			return runSpec{}, false
+		}
+		return runSpec{kind: kind, n: r.cfg.rttN}, true
+	})
+}
+
 // repeat runs spec for every contender, reps times, interleaved, and returns
 // the per-contender medians of the runs that succeeded. Each repetition
 // starts with the next contender, so that none always runs first or always
@@ -124,15 +165,7 @@ func (r *benchResults) repeat(ctx context.Context, env *benchEnv, cs []contender
 				continue
 			}
 			all[c.name()] = append(all[c.name()], res)
-			if s.kind == kindThroughput {
-				if r.throughputReps == nil {
-					r.throughputReps = map[string]map[int]runResult{}
-				}
-				if r.throughputReps[c.name()] == nil {
-					r.throughputReps[c.name()] = map[int]runResult{}
-				}
-				r.throughputReps[c.name()][rep] = res
-			}
+			r.keepRep(s.kind, c.name(), rep, res)
 		}
 	}
 	out := map[string]runResult{}
@@ -140,6 +173,19 @@ func (r *benchResults) repeat(ctx context.Context, env *benchEnv, cs []contender
 		out[name] = medianResult(rs)
 	}
 	return out
+}
+
+func (r *benchResults) keepRep(kind, contender string, rep int, res runResult) {
+	if r.reps == nil {
+		r.reps = map[string]map[string]map[int]runResult{}
+	}
+	if r.reps[kind] == nil {
+		r.reps[kind] = map[string]map[int]runResult{}
+	}
+	if r.reps[kind][contender] == nil {
+		r.reps[kind][contender] = map[int]runResult{}
+	}
+	r.reps[kind][contender][rep] = res
 }
 
 // one runs one repetition, logs a progress line and records a failure.

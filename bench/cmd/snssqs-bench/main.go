@@ -28,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/snssqs/snssqs/snssqstest"
 )
 
 func main() {
@@ -58,6 +60,8 @@ type benchConfig struct {
 	slowDelay       time.Duration
 	slowConcurrency int
 	scaling         []int
+	rttN            int
+	rtt, rtt50      string // latencies of the round-trip runs, as the emulator's -latency takes them
 	timeout         time.Duration
 	cpuProfile      string
 	profileOf       string
@@ -73,6 +77,7 @@ const (
 	quickPaced   = time.Second
 	quickSlowN   = 200
 	quickTimeout = 40 * time.Second
+	quickRTTN    = 300
 )
 
 var quickScaling = []int{250, 1000, 2000}
@@ -88,13 +93,16 @@ func parseFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.StringVar(&cfg.out, "out", "RESULTS.md", "markdown report to write (bench/RESULTS.md when run from bench/)")
 	fs.IntVar(&cfg.publishers, "publishers", 64, "events in flight while publishing: goroutines calling Publish/Send one event at a time (the batched contender uses publishers/10 goroutines of 10)")
 	fs.StringVar(&cfg.contenders, "contenders", "all", "comma-separated contenders: snssqs,gocloud,naive,batched")
-	runs := fs.String("runs", "throughput,paced,slow,scaling", "comma-separated run kinds")
+	runs := fs.String("runs", "throughput,rtt,rtt50,paced,slow,scaling", "comma-separated run kinds")
 	fs.Float64Var(&cfg.rate, "rate", 100, "events per second of the paced latency run")
 	fs.DurationVar(&cfg.pacedDuration, "paced-duration", 3*time.Second, "length of the paced latency run")
 	fs.IntVar(&cfg.slowN, "slow-n", 1000, "events of the slow-handler run")
 	fs.DurationVar(&cfg.slowDelay, "slow-delay", 50*time.Millisecond, "handler duration of the slow-handler run")
 	fs.IntVar(&cfg.slowConcurrency, "slow-concurrency", 50, "handler concurrency of the slow-handler run")
 	scaling := fs.String("scaling", "1000,10000,100000", "event counts of the snssqs scaling run")
+	fs.IntVar(&cfg.rttN, "rtt-n", 5000, "events per round-trip run")
+	fs.StringVar(&cfg.rtt, "rtt", "10ms-20ms", "latency the emulator adds to every request in the rtt run (in-region AWS)")
+	fs.StringVar(&cfg.rtt50, "rtt50", "50ms", "latency the emulator adds to every request in the rtt50 run (cross-region)")
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "limit of one run (0: 1m + 5ms per event)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the client CPU profile of the first throughput run of the -profile-contender to this file")
 	fs.StringVar(&cfg.profileOf, "profile-contender", "snssqs", "the contender whose first throughput run -cpuprofile and -memprofile record")
@@ -128,16 +136,19 @@ func parseFlags(args []string, stderr io.Writer) (benchConfig, error) {
 		if !set["timeout"] {
 			cfg.timeout = quickTimeout
 		}
+		if !set["rtt-n"] {
+			cfg.rttN = quickRTTN
+		}
 	}
 	cfg.runs = map[string]bool{}
 	for _, k := range strings.Split(*runs, ",") {
 		k = strings.TrimSpace(k)
 		switch k {
-		case kindThroughput, kindPaced, kindSlow, kindScaling:
+		case kindThroughput, kindRTT, kindRTT50, kindPaced, kindSlow, kindScaling:
 			cfg.runs[k] = true
 		case "":
 		default:
-			return cfg, fmt.Errorf("unknown run kind %q (want throughput, paced, slow, scaling)", k)
+			return cfg, fmt.Errorf("unknown run kind %q (want throughput, rtt, rtt50, paced, slow, scaling)", k)
 		}
 	}
 	for _, s := range strings.Split(*scaling, ",") {
@@ -151,9 +162,14 @@ func parseFlags(args []string, stderr io.Writer) (benchConfig, error) {
 		cfg.scaling = append(cfg.scaling, v)
 	}
 	cfg.emulatorArgs = strings.Fields(*emuArgs)
+	for _, l := range []string{cfg.rtt, cfg.rtt50} {
+		if _, hi, err := snssqstest.ParseLatency(l); err != nil || hi == 0 {
+			return cfg, fmt.Errorf("bad round-trip latency %q: want a duration or MIN-MAX above zero", l)
+		}
+	}
 	switch {
-	case cfg.n <= 0 || cfg.reps <= 0 || cfg.publishers <= 0 || cfg.slowN <= 0 || cfg.slowConcurrency <= 0:
-		return cfg, errors.New("-n, -reps, -publishers, -slow-n and -slow-concurrency must be positive")
+	case cfg.n <= 0 || cfg.reps <= 0 || cfg.publishers <= 0 || cfg.slowN <= 0 || cfg.slowConcurrency <= 0 || cfg.rttN <= 0:
+		return cfg, errors.New("-n, -reps, -publishers, -slow-n, -slow-concurrency and -rtt-n must be positive")
 	case cfg.rate <= 0 || cfg.pacedDuration <= 0 || cfg.slowDelay < 0:
 		return cfg, errors.New("-rate and -paced-duration must be positive, -slow-delay not negative")
 	}

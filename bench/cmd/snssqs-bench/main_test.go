@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,7 +21,8 @@ import (
 	"github.com/snssqs/snssqs/snssqstest"
 )
 
-var summaryRE = regexp.MustCompile(`^summary: vs_gocloud=(\S+) vs_batched=(\S+) requests_per_msg=(\S+) cpu_vs_batched=(\S+) slow_handler_efficiency=(\S+) scaling_100k_vs_1k=(\S+)$`)
+var summaryRE = regexp.MustCompile(`^summary: vs_gocloud=(\S+) vs_batched=(\S+) requests_per_msg=(\S+) cpu_vs_batched=(\S+) slow_handler_efficiency=(\S+) scaling_100k_vs_1k=(\S+)` +
+	` vs_batched_ce=(\S+) cpu_vs_batched_ce=(\S+) rtt_vs_batched=(\S+) rtt_vs_gocloud=(\S+) rtt_p50_vs_batched=(\S+) rtt50_vs_batched=(\S+)$`)
 
 // TestQuickRunEndToEnd runs the whole program in -quick mode against an
 // in-process emulator and checks that every contender delivered every
@@ -42,7 +44,8 @@ func TestQuickRunEndToEnd(t *testing.T) {
 	last := lines[len(lines)-1]
 	m := summaryRE.FindStringSubmatch(last)
 	require.NotNil(t, m, "last line %q", last)
-	for i, name := range []string{"vs_gocloud", "vs_batched", "requests_per_msg", "cpu_vs_batched", "slow_handler_efficiency", "scaling"} {
+	for i, name := range []string{"vs_gocloud", "vs_batched", "requests_per_msg", "cpu_vs_batched", "slow_handler_efficiency", "scaling",
+		"vs_batched_ce", "cpu_vs_batched_ce", "rtt_vs_batched", "rtt_vs_gocloud", "rtt_p50_vs_batched", "rtt50_vs_batched"} {
 		v, err := strconv.ParseFloat(m[i+1], 64)
 		require.NoError(t, err, name)
 		assert.Greater(t, v, 0.0, name)
@@ -50,7 +53,9 @@ func TestQuickRunEndToEnd(t *testing.T) {
 
 	report, err := os.ReadFile(out)
 	require.NoError(t, err)
-	for _, want := range []string{"## Machine", "## Throughput: 500 events", "## Latency at 100 msg/s", "## Slow handler", "## Scaling (snssqs)", "## Targets", last} {
+	for _, want := range []string{"## Machine", "## Throughput: 500 events", "## Latency at 100 msg/s", "## Slow handler", "## Scaling (snssqs)", "## Targets", last,
+		"## Round trips: 300 events, every request delayed 10ms-20ms (in-region AWS)", "## Round trips: 300 events, every request delayed 50ms (cross-region AWS)",
+		"round-trip runs skipped for naive"} {
 		assert.Contains(t, string(report), want)
 	}
 	for _, c := range allContenders() {
@@ -194,6 +199,9 @@ func TestParseFlagsQuickDefaultsAndOverrides(t *testing.T) {
 	assert.Equal(t, quickN, cfg.n)
 	assert.Equal(t, quickReps, cfg.reps)
 	assert.Equal(t, quickScaling, cfg.scaling)
+	assert.Equal(t, quickRTTN, cfg.rttN)
+	assert.Equal(t, "10ms-20ms", cfg.rtt)
+	assert.Equal(t, "50ms", cfg.rtt50)
 	assert.True(t, cfg.runs[kindThroughput] && cfg.runs[kindPaced] && cfg.runs[kindSlow] && cfg.runs[kindScaling])
 
 	cfg, err = parseFlags([]string{"-quick", "-n", "77", "-runs", "paced", "-scaling", "5,6"}, io.Discard)
@@ -208,7 +216,7 @@ func TestParseFlagsQuickDefaultsAndOverrides(t *testing.T) {
 	assert.Equal(t, 3, cfg.reps)
 	assert.Equal(t, []int{1000, 10000, 100000}, cfg.scaling)
 
-	for _, bad := range [][]string{{"-runs", "bogus"}, {"-scaling", "x"}, {"-n", "0"}, {"extra"}} {
+	for _, bad := range [][]string{{"-runs", "bogus"}, {"-scaling", "x"}, {"-n", "0"}, {"extra"}, {"-rtt-n", "0"}, {"-rtt", "0s"}, {"-rtt50", "20ms-10ms"}} {
 		_, err := parseFlags(bad, io.Discard)
 		assert.Error(t, err, "%v", bad)
 	}
@@ -231,17 +239,45 @@ func TestSummaryLineFormat(t *testing.T) {
 		slowIdeal: time.Second,
 		scaling:   []scalingPoint{{n: 1000, res: runResult{throughput: 100}}, {n: 100000, res: runResult{throughput: 90}}},
 	}
-	assert.Equal(t, "summary: vs_gocloud=3.00 vs_batched=0.75 requests_per_msg=0.250 cpu_vs_batched=1.20 slow_handler_efficiency=0.80 scaling_100k_vs_1k=0.90", summaryLine(r))
+	const noRatios = " vs_batched_ce=NaN cpu_vs_batched_ce=NaN rtt_vs_batched=NaN rtt_vs_gocloud=NaN rtt_p50_vs_batched=NaN rtt50_vs_batched=NaN"
+	assert.Equal(t, "summary: vs_gocloud=3.00 vs_batched=0.75 requests_per_msg=0.250 cpu_vs_batched=1.20 slow_handler_efficiency=0.80 scaling_100k_vs_1k=0.90"+noRatios, summaryLine(r))
 
 	r.throughput["snssqs"] = runResult{throughput: 30, cleanThroughput: 300, reqPerMsg: 0.25, clientCPU: 12 * time.Microsecond}
 	r.throughput["gocloud"] = runResult{throughput: 100, cleanThroughput: 100}
 	r.throughput["batched"] = runResult{throughput: 400, cleanThroughput: 400, clientCPU: 10 * time.Microsecond}
 	r.slow["snssqs"] = runResult{elapsed: 30 * time.Second, cleanElapsed: time.Second}
-	assert.Equal(t, "summary: vs_gocloud=0.30 vs_batched=0.07 requests_per_msg=0.250 cpu_vs_batched=1.20 slow_handler_efficiency=0.03 scaling_100k_vs_1k=0.90", summaryLine(r))
-	assert.Equal(t, "without stalls: vs_gocloud=3.00 vs_batched=0.75 requests_per_msg=0.250 cpu_vs_batched=1.20 slow_handler_efficiency=1.00 scaling_100k_vs_1k=NaN", formatSummary("without stalls", r.summary(true)))
+	assert.Equal(t, "summary: vs_gocloud=0.30 vs_batched=0.07 requests_per_msg=0.250 cpu_vs_batched=1.20 slow_handler_efficiency=0.03 scaling_100k_vs_1k=0.90"+noRatios, summaryLine(r))
+	assert.Equal(t, "without stalls: vs_gocloud=3.00 vs_batched=0.75 requests_per_msg=0.250 cpu_vs_batched=1.20 slow_handler_efficiency=1.00 scaling_100k_vs_1k=NaN"+noRatios, formatSummary("without stalls", r.summary(true)))
 
 	empty := &benchResults{}
-	assert.Equal(t, "summary: vs_gocloud=NaN vs_batched=NaN requests_per_msg=NaN cpu_vs_batched=NaN slow_handler_efficiency=NaN scaling_100k_vs_1k=NaN", summaryLine(empty))
+	assert.Equal(t, "summary: vs_gocloud=NaN vs_batched=NaN requests_per_msg=NaN cpu_vs_batched=NaN slow_handler_efficiency=NaN scaling_100k_vs_1k=NaN"+noRatios, summaryLine(empty))
+}
+
+// The ratios against batched-ce and of the round-trip runs are medians of
+// the ratios within each repetition, not ratios of the medians.
+func TestSummaryRatiosWithinRepetitions(t *testing.T) {
+	r := &benchResults{}
+	at := func(thr float64, cpu, p50 time.Duration) runResult {
+		return runResult{throughput: thr, clientCPU: cpu, p50: p50}
+	}
+	// The machine drifts: every contender is twice as fast in rep 2 and
+	// three times as fast in rep 3. Within each rep snssqs is 0.9× batched-ce.
+	for rep, speed := range map[int]float64{1: 1, 2: 2, 3: 3} {
+		r.keepRep(kindThroughput, "snssqs", rep, at(900*speed, 11*time.Microsecond, 0))
+		r.keepRep(kindThroughput, "batched-ce", rep, at(1000*speed, 10*time.Microsecond, 0))
+		r.keepRep(kindRTT, "snssqs", rep, at(2000*speed, 0, 400*time.Millisecond))
+		r.keepRep(kindRTT, "batched", rep, at(1600*speed, 0, 500*time.Millisecond))
+		r.keepRep(kindRTT, "gocloud", rep, at(1000*speed, 0, 300*time.Millisecond))
+	}
+	r.keepRep(kindRTT50, "snssqs", 1, at(500, 0, 0))
+	r.keepRep(kindRTT50, "batched", 2, at(400, 0, 0)) // no common repetition
+	s := r.summary(false)
+	assert.InDelta(t, 0.9, s.vsBatchedCE, 1e-9)
+	assert.InDelta(t, 1.1, s.cpuVsBatchedCE, 1e-9)
+	assert.InDelta(t, 1.25, s.rttVsBatched, 1e-9)
+	assert.InDelta(t, 2.0, s.rttVsGocloud, 1e-9)
+	assert.InDelta(t, 0.8, s.rttP50VsBatched, 1e-9)
+	assert.True(t, math.IsNaN(s.rtt50VsBatched), "no repetition ran both")
 }
 
 func TestDollarsPerMillion(t *testing.T) {
