@@ -13,12 +13,13 @@ type Fake struct {
 	mu      sync.Mutex
 	now     time.Time
 	timers  []*fakeTimer
-	changed chan struct{} // closed and replaced whenever the set of timers changes
+	created map[time.Duration]int // timers made by NewTimer, by duration
+	changed chan struct{}         // closed and replaced whenever the set of timers changes
 }
 
 // NewFake returns a fake clock set to start.
 func NewFake(start time.Time) *Fake {
-	return &Fake{now: start, changed: make(chan struct{})}
+	return &Fake{now: start, created: map[time.Duration]int{}, changed: make(chan struct{})}
 }
 
 var _ Clock = (*Fake)(nil)
@@ -35,8 +36,10 @@ func (f *Fake) NewTimer(d time.Duration) Timer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	t := &fakeTimer{f: f, ch: make(chan time.Time, 1)}
+	f.created[d]++
 	if d <= 0 {
 		t.ch <- f.now
+		f.notifyLocked()
 		return t
 	}
 	t.deadline = f.now.Add(d)
@@ -84,6 +87,33 @@ func (f *Fake) BlockUntil(n int, done <-chan struct{}) bool {
 	for {
 		f.mu.Lock()
 		if len(f.timers) >= n {
+			f.mu.Unlock()
+			return true
+		}
+		ch := f.changed
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-done:
+			return false
+		}
+	}
+}
+
+// Created returns how many timers of duration d NewTimer has made. Tests
+// use it to tell one timer (an ack linger, a receive backoff) from another.
+func (f *Fake) Created(d time.Duration) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.created[d]
+}
+
+// AwaitCreated blocks until NewTimer has made at least n timers of duration
+// d, or done is closed; it reports whether n were reached.
+func (f *Fake) AwaitCreated(d time.Duration, n int, done <-chan struct{}) bool {
+	for {
+		f.mu.Lock()
+		if f.created[d] >= n {
 			f.mu.Unlock()
 			return true
 		}

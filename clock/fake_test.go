@@ -89,6 +89,25 @@ func TestFakeBlockUntil(t *testing.T) {
 	assert.False(t, f.BlockUntil(5, stop))
 }
 
+func TestFakeCountsTimersByDuration(t *testing.T) {
+	f := NewFake(epoch)
+	made := make(chan bool)
+	go func() {
+		f.NewTimer(time.Second).Stop()
+		f.NewTimer(0)
+		f.NewTimer(time.Second)
+	}()
+	go func() { made <- f.AwaitCreated(time.Second, 2, nil) }()
+	assert.True(t, <-made, "two one-second timers were made")
+	assert.Equal(t, 2, f.Created(time.Second), "a stopped timer still counts as made")
+	require.True(t, f.AwaitCreated(0, 1, nil))
+	assert.Zero(t, f.Created(time.Minute))
+
+	stop := make(chan struct{})
+	close(stop)
+	assert.False(t, f.AwaitCreated(time.Minute, 1, stop))
+}
+
 func TestRealClock(t *testing.T) {
 	c := Real()
 	before := time.Now()

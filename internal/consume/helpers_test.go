@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/sirupsen/logrus"
+	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs/clock"
 )
@@ -215,46 +216,19 @@ func ids(n int) []string {
 
 const queueA = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders"
 
-// spyClock is a fake clock that also counts the timers created per
-// duration, so tests can wait for a specific timer before advancing.
-type spyClock struct {
-	*clock.Fake
-	mu      sync.Mutex
-	created map[time.Duration]int
-	changed chan struct{}
-}
+// spyClock is the fake clock with the waits tests need: each fails the test
+// after waitLimit instead of hanging it.
+type spyClock struct{ *clock.Fake }
 
 func newSpyClock() *spyClock {
-	return &spyClock{Fake: clock.NewFake(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)), created: map[time.Duration]int{}, changed: make(chan struct{})}
-}
-
-func (c *spyClock) NewTimer(d time.Duration) clock.Timer {
-	t := c.Fake.NewTimer(d)
-	c.mu.Lock()
-	c.created[d]++
-	close(c.changed)
-	c.changed = make(chan struct{})
-	c.mu.Unlock()
-	return t
+	return &spyClock{clock.NewFake(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))}
 }
 
 // awaitTimers waits until n timers of duration d have been created.
 func (c *spyClock) awaitTimers(t testing.TB, d time.Duration, n int) {
 	t.Helper()
-	limit := time.NewTimer(waitLimit)
-	defer limit.Stop()
-	for {
-		c.mu.Lock()
-		ok := c.created[d] >= n
-		ch := c.changed
-		c.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-limit.C:
-			t.Fatalf("timed out waiting for %d timers of %v", n, d)
-		}
-	}
+	limit := make(chan struct{})
+	stop := time.AfterFunc(waitLimit, func() { close(limit) })
+	defer stop.Stop()
+	require.True(t, c.AwaitCreated(d, n, limit), "timed out waiting for %d timers of %v", n, d)
 }
