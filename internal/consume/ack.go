@@ -18,8 +18,12 @@ import (
 const (
 	// maxAckBatch is the most entries SQS accepts in one batch call.
 	maxAckBatch = 10
-	// ackSendsInFlight bounds the concurrent batch calls of one batcher.
-	ackSendsInFlight = 4
+	// ackSendsInFlight bounds the concurrent batch calls of one batcher. By
+	// Little's law it bounds the ack rate to ackSendsInFlight×10 per round
+	// trip: 4 held a 50 ms network to 800 messages/s (measured), 16 allow
+	// 3200; on the loopback a call takes well under a millisecond and
+	// fewer run.
+	ackSendsInFlight = 16
 	// ackCallTimeout bounds each batch call. Acks are sent even during and
 	// after shutdown, so they cannot use the caller's context deadline.
 	ackCallTimeout = 30 * time.Second

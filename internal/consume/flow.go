@@ -41,11 +41,24 @@ type flow struct {
 	waiters   int
 	changed   chan struct{} // closed and replaced when a waiter may go on
 
-	rtt         time.Duration // moving average round trip of full receives
-	rate        float64       // moving average of messages finished per second
-	finished    int           // messages finished since sampleStart
-	sampleStart time.Time
+	// rtt is the least round trip of a full receive over the current and
+	// the previous rttWindow (as BBR takes the path's min RTT): a moving
+	// average would take in the queueing a CPU-bound client and server add
+	// when more receives run, and so ask for more receives still.
+	rtt, rttPrev time.Duration
+	rttStart     time.Time
+	rate         float64 // moving average of messages finished per second
+	finished     int     // messages finished since sampleStart
+	sampleStart  time.Time
 }
+
+// maxFillPause bounds the pause after a receive that came back short: a
+// queue that fills a batch within it is fast enough for the pause to cost
+// less latency than the extra receives would cost requests and CPU.
+const maxFillPause = 5 * time.Millisecond
+
+// rttWindow is how long a least round trip is remembered.
+const rttWindow = 10 * time.Second
 
 // rateSample is the shortest interval over which the handling rate is
 // measured.
@@ -146,7 +159,7 @@ func (f *flow) received(n, got int, rtt time.Duration, now time.Time) {
 	case got == 0:
 		f.receivers = max(1, f.receivers-1)
 	case got == n && n == f.batch:
-		f.rtt = movingAverage(f.rtt, rtt)
+		f.sampleRTTLocked(rtt, now)
 		switch needed := f.neededLocked(); {
 		case f.receivers > needed: // ramped up past what the measured rate needs
 			f.receivers--
@@ -155,6 +168,29 @@ func (f *flow) received(n, got int, rtt time.Duration, now time.Time) {
 		}
 	}
 	f.signalLocked(gathering, waiting)
+}
+
+// fillPause is how long a receiver waits after a receive of n that brought
+// got messages, 0 < got < n, before it receives again: the time the measured
+// rate takes to bring the messages missing from a full batch, when that is
+// at most maxFillPause, and none otherwise. A fast stream that the consumer
+// keeps up with is then received from in full batches (requests per message
+// stay at the floor); a slow one is received from at once.
+func (f *flow) fillPause(n, got int) time.Duration {
+	if got == 0 || got >= n {
+		return 0
+	}
+	f.mu.Lock()
+	rate := f.rate
+	f.mu.Unlock()
+	if rate <= 0 {
+		return 0
+	}
+	d := time.Duration(float64(n-got) / rate * float64(time.Second))
+	if d > maxFillPause {
+		return 0
+	}
+	return d
 }
 
 // failed ends a receive that reserved n places and failed.
@@ -176,7 +212,7 @@ func (f *flow) neededLocked() int {
 	if f.rate == 0 {
 		return f.maxRecv
 	}
-	inFlight := 2 * f.rate * f.rtt.Seconds() // messages on their way
+	inFlight := 2 * f.rate * f.minRTTLocked().Seconds() // messages on their way
 	return int(math.Ceil(inFlight/float64(f.batch))) + 1
 }
 
@@ -199,12 +235,22 @@ func (f *flow) sampleLocked(now time.Time) {
 	f.finished, f.sampleStart = 0, now
 }
 
-// movingAverage folds sample into avg (the first sample is taken as it is).
-func movingAverage(avg, sample time.Duration) time.Duration {
-	if avg == 0 {
-		return sample
+// sampleRTTLocked takes the round trip of a full receive.
+func (f *flow) sampleRTTLocked(rtt time.Duration, now time.Time) {
+	if f.rttStart.IsZero() || now.Sub(f.rttStart) >= rttWindow {
+		f.rttPrev, f.rtt, f.rttStart = f.rtt, 0, now
 	}
-	return (4*avg + sample) / 5
+	if f.rtt == 0 || rtt < f.rtt {
+		f.rtt = rtt
+	}
+}
+
+// minRTTLocked is the least round trip of the current and previous window.
+func (f *flow) minRTTLocked() time.Duration {
+	if f.rttPrev > 0 && f.rttPrev < f.rtt {
+		return f.rttPrev
+	}
+	return f.rtt
 }
 
 // done frees the places of k busy messages.

@@ -214,3 +214,33 @@ func TestFlowShrinksOnEmptyReceives(t *testing.T) {
 	_, receivers, _ := f.state()
 	assert.Equal(t, 1, receivers, "an idle queue is polled by one receive")
 }
+
+func TestFlowBoundUsesLeastRoundTrip(t *testing.T) {
+	// A CPU-bound client and server take longer per receive the more run at
+	// once; the bound must not follow that queueing up.
+	f := newFlow(10, 100, 10, 8)
+	f.rate = 4000
+	f.sampleRTTLocked(time.Millisecond, t0)
+	f.sampleRTTLocked(12*time.Millisecond, t0.Add(time.Second))
+	assert.Equal(t, time.Millisecond, f.minRTTLocked())
+	assert.Equal(t, 2, f.neededLocked(), "ceil(2×4000×1ms/10)+1")
+
+	// The least round trip is remembered for one more window, then a
+	// network that became slower counts.
+	f.sampleRTTLocked(15*time.Millisecond, t0.Add(rttWindow))
+	assert.Equal(t, time.Millisecond, f.minRTTLocked())
+	f.sampleRTTLocked(15*time.Millisecond, t0.Add(2*rttWindow))
+	assert.Equal(t, 15*time.Millisecond, f.minRTTLocked())
+	assert.Equal(t, 13, f.neededLocked(), "ceil(2×4000×15ms/10)+1")
+}
+
+func TestFlowFillPause(t *testing.T) {
+	f := newFlow(10, 100, 10, 8)
+	assert.Zero(t, f.fillPause(10, 5), "no rate measured yet")
+	f.rate = 4000
+	assert.Equal(t, 1250*time.Microsecond, f.fillPause(10, 5), "5 messages at 4000/s")
+	assert.Zero(t, f.fillPause(10, 10), "a full receive")
+	assert.Zero(t, f.fillPause(10, 0), "an empty receive pauses otherwise")
+	f.rate = 100
+	assert.Zero(t, f.fillPause(10, 5), "a slow stream is received from at once: 50 ms is past maxFillPause")
+}

@@ -72,6 +72,9 @@ func (e *Engine) receive(ctx context.Context) {
 		if len(msgs) > 0 {
 			empties = 0
 			e.dispatch(msgs)
+			if d := e.flow.fillPause(n, len(msgs)); d > 0 && !e.pause(d) {
+				return
+			}
 			continue
 		}
 		if e.cfg.WaitSeconds > 0 && elapsed >= time.Duration(e.cfg.WaitSeconds)*time.Second/2 {
@@ -82,6 +85,19 @@ func (e *Engine) receive(ctx context.Context) {
 		if !clock.Sleep(e.cfg.Clock, emptyPause(empties), e.stopCh) {
 			return
 		}
+	}
+}
+
+// pause waits d of wall-clock time, like the flow's measurements; it
+// reports false when the engine stopped meanwhile.
+func (e *Engine) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-e.stopCh:
+		return false
 	}
 }
 
