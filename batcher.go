@@ -4,28 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sns/types"
-	"github.com/aws/smithy-go"
 	"github.com/sirupsen/logrus"
 
 	"github.com/snssqs/snssqs/clock"
 )
 
-// The batcher coalesces concurrent publishes to one topic into PublishBatch
-// requests by group commit:
+// The batcher coalesces concurrent publishes to one destination (an SNS
+// topic, or an SQS queue) into batch requests (PublishBatch,
+// SendMessageBatch; see batchSender) by group commit:
 //
 //   - A message to an idle topic (no request in flight) is sent at once, so
 //     a lone Publish adds no latency (a request of one message uses the
 //     plain Publish API).
 //   - While a request is in flight, new messages queue. A full batch (10
-//     messages, or MaxSNSMessageSize bytes) goes out beside it, up to
+//     messages, or the sender's batch limit in bytes) goes out beside it, up to
 //     maxInFlight requests per topic; a partial batch waits until a request
 //     completes and then goes out whole.
 //   - With linger > 0, a batch of fewer than 10 waits until its oldest
@@ -41,7 +37,7 @@ import (
 // the stack an SDK call grew, tens of KiB, where a new goroutine would grow
 // one again); all of them are counted in wg and end at shutdown.
 type batcher struct {
-	client      SNSPublishAPI
+	sender      batchSender
 	clock       clock.Clock
 	log         logrus.FieldLogger
 	linger      time.Duration
@@ -112,10 +108,10 @@ type publishResult struct {
 	err            error
 }
 
-func newBatcher(client SNSPublishAPI, o PublisherOptions) *batcher {
+func newBatcher(sender batchSender, o PublisherOptions) *batcher {
 	base, abort := context.WithCancel(context.Background())
 	return &batcher{
-		client:      client,
+		sender:      sender,
 		clock:       o.Clock,
 		log:         o.Logger,
 		linger:      o.Linger,
@@ -138,16 +134,16 @@ func (b *batcher) isClosed() bool { return b.closedFlag.Load() }
 
 // enqueue queues messages for topic and sends what it can. It fails with
 // ErrClosed once shutdown has begun.
-func (b *batcher) enqueue(topic TopicARN, arn string, qms []*queuedMessage) error {
+func (b *batcher) enqueue(dest string, fifo bool, qms []*queuedMessage) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return fmt.Errorf("%w: publisher is shut down", ErrClosed)
 	}
-	tq := b.topics[arn]
+	tq := b.topics[dest]
 	if tq == nil {
-		tq = &topicQueue{arn: arn, fifo: topic.FIFO()}
-		b.topics[arn] = tq
+		tq = &topicQueue{arn: dest, fifo: fifo}
+		b.topics[dest] = tq
 	}
 	now := b.clock.Now()
 	for _, qm := range qms {
@@ -252,8 +248,8 @@ func (b *batcher) nextLocked(tq *topicQueue, mine bool) (taken []*queuedMessage)
 }
 
 // collectLocked chooses the next request's messages without removing them:
-// up to MaxPublishBatchEntries in queue order whose total size fits
-// MaxSNSMessageSize, skipping (on FIFO topics) groups already in flight and
+// up to MaxPublishBatchEntries in queue order whose total size fits the
+// sender's batch limit, skipping (on FIFO topics) groups already in flight and
 // every later message of a group one of whose messages was skipped. Messages
 // whose context has ended are dropped on the way. full reports that the
 // batch cannot grow: it holds the maximum entries or the next message did
@@ -278,7 +274,7 @@ func (b *batcher) collectLocked(tq *topicQueue) (batch []*queuedMessage, full bo
 				continue
 			}
 		}
-		if size+qm.msg.size > MaxSNSMessageSize {
+		if size+qm.msg.size > b.sender.maxBatchBytes() {
 			if !tq.fifo {
 				return batch, true
 			}
@@ -385,86 +381,20 @@ func (b *batcher) requestContext(batch []*queuedMessage) (context.Context, conte
 	return ctx, func() { stop(); cancel() }
 }
 
-// request sends batch to topic: a Publish for one message, a PublishBatch
-// for more. It returns one result per message, in order.
-func (b *batcher) request(arn string, batch []*queuedMessage) []publishResult {
+// request sends batch to its destination, a single-message request for one
+// message, a batch request for more, and returns one result per message, in
+// order.
+func (b *batcher) request(dest string, batch []*queuedMessage) []publishResult {
 	ctx, cancel := b.requestContext(batch)
 	defer cancel()
-	results := make([]publishResult, len(batch))
 	if len(batch) == 1 {
-		m := batch[0].msg
-		out, err := b.client.Publish(ctx, &sns.PublishInput{
-			TopicArn:               &arn,
-			Message:                &m.body,
-			MessageAttributes:      m.attrs,
-			MessageGroupId:         stringOrNil(m.groupID),
-			MessageDeduplicationId: stringOrNil(m.dedupID),
-		})
-		switch {
-		case err != nil:
-			results[0].err = fmt.Errorf("snssqs: publishing %q to %s: %w", m.eventType, arn, err)
-		case out == nil || out.MessageId == nil:
-			results[0].err = fmt.Errorf("snssqs: publishing %q to %s: response has no MessageId", m.eventType, arn)
-		default:
-			results[0].messageID = *out.MessageId
-			results[0].sequenceNumber = stringOrEmpty(out.SequenceNumber)
-		}
-		return results
+		return []publishResult{b.sender.sendOne(ctx, dest, batch[0].msg)}
 	}
-
-	entries := make([]types.PublishBatchRequestEntry, len(batch))
+	ms := make([]*outMessage, len(batch))
 	for i, qm := range batch {
-		m := qm.msg
-		entries[i] = types.PublishBatchRequestEntry{
-			Id:                     aws.String(strconv.Itoa(i)),
-			Message:                &m.body,
-			MessageAttributes:      m.attrs,
-			MessageGroupId:         stringOrNil(m.groupID),
-			MessageDeduplicationId: stringOrNil(m.dedupID),
-		}
+		ms[i] = qm.msg
 	}
-	out, err := b.client.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: &arn, PublishBatchRequestEntries: entries})
-	if err != nil {
-		for i, qm := range batch {
-			results[i].err = fmt.Errorf("snssqs: publishing %q to %s (batch of %d): %w", qm.msg.eventType, arn, len(batch), err)
-		}
-		return results
-	}
-	answered := make([]bool, len(batch))
-	index := func(id *string) (int, bool) {
-		i, err := strconv.Atoi(stringOrEmpty(id))
-		if err != nil || i < 0 || i >= len(batch) || answered[i] {
-			return 0, false
-		}
-		answered[i] = true
-		return i, true
-	}
-	for _, s := range out.Successful {
-		if i, ok := index(s.Id); ok {
-			if s.MessageId == nil {
-				results[i].err = fmt.Errorf("snssqs: publishing %q to %s: batch response has no MessageId", batch[i].msg.eventType, arn)
-				continue
-			}
-			results[i].messageID = *s.MessageId
-			results[i].sequenceNumber = stringOrEmpty(s.SequenceNumber)
-		}
-	}
-	for _, f := range out.Failed {
-		if i, ok := index(f.Id); ok {
-			fault := smithy.FaultServer
-			if f.SenderFault {
-				fault = smithy.FaultClient
-			}
-			apiErr := &smithy.GenericAPIError{Code: stringOrEmpty(f.Code), Message: stringOrEmpty(f.Message), Fault: fault}
-			results[i].err = fmt.Errorf("snssqs: publishing %q to %s: %w", batch[i].msg.eventType, arn, apiErr)
-		}
-	}
-	for i, ok := range answered {
-		if !ok {
-			results[i].err = fmt.Errorf("snssqs: publishing %q to %s: batch response has no result for the entry", batch[i].msg.eventType, arn)
-		}
-	}
-	return results
+	return b.sender.sendBatch(ctx, dest, ms)
 }
 
 func (b *batcher) logResult(arn string, qm *queuedMessage, r publishResult) {

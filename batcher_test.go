@@ -440,7 +440,7 @@ func TestBatcherFIFOKeepsGroupOrder(t *testing.T) {
 }
 
 func TestCollectSkipsBusyAndOversizedGroups(t *testing.T) {
-	b := newBatcher(&fakeSNS{}, PublisherOptions{}.withDefaults())
+	b := newBatcher(snsSender{&fakeSNS{}}, PublisherOptions{}.withDefaults(MaxSNSMessageSize))
 	defer b.shutdown(context.Background())
 	queue := func(fifo bool, msgs ...string) *topicQueue {
 		tq := &topicQueue{fifo: fifo}

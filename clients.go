@@ -16,6 +16,13 @@ type SNSPublishAPI interface {
 	PublishBatch(ctx context.Context, in *sns.PublishBatchInput, optFns ...func(*sns.Options)) (*sns.PublishBatchOutput, error)
 }
 
+// SQSSendAPI is the part of the SQS client the QueuePublisher calls.
+// *sqs.Client implements it; tests substitute a mock.
+type SQSSendAPI interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
+}
+
 // SQSConsumeAPI is the part of the SQS client the Subscriber calls: it
 // receives, deletes in batches and changes visibility in batches (nacks,
 // releases and heartbeats). *sqs.Client implements it; tests substitute a
@@ -53,6 +60,7 @@ type SQSProvisionAPI interface {
 var (
 	_ SNSPublishAPI   = (*sns.Client)(nil)
 	_ SQSConsumeAPI   = (*sqs.Client)(nil)
+	_ SQSSendAPI      = (*sqs.Client)(nil)
 	_ SNSProvisionAPI = (*sns.Client)(nil)
 	_ SQSProvisionAPI = (*sqs.Client)(nil)
 )

@@ -13,6 +13,10 @@ import (
 var (
 	// ErrInvalidARN reports a malformed or unsupported ARN.
 	ErrInvalidARN = errors.New("snssqs: invalid ARN")
+
+	// ErrInvalidQueueURL reports a malformed SQS queue URL.
+	ErrInvalidQueueURL = errors.New("snssqs: invalid queue URL")
+
 	// ErrInvalidEvent reports an event that is nil or cannot be marshaled to JSON,
 	// or an empty event type.
 	ErrInvalidEvent = errors.New("snssqs: invalid event")

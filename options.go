@@ -25,9 +25,9 @@ const DefaultMaxInFlightBatches = 8
 // configurable maximum message size).
 const minMaxMessageSize = 1024
 
-// PublisherOptions configures a Publisher. The zero value of every field
-// selects its default; NewPublisher applies the option functions to a zero
-// PublisherOptions.
+// PublisherOptions configures a Publisher or a QueuePublisher. The zero
+// value of every field selects its default; NewPublisher and
+// NewQueuePublisher apply the option functions to a zero PublisherOptions.
 type PublisherOptions struct {
 	// Source is the CloudEvents source of every event published.
 	// Default: the base name of the program (os.Args[0]), or "snssqs".
@@ -57,8 +57,8 @@ type PublisherOptions struct {
 	// an idle topic at once, adding no latency at light load. Default: 0.
 	Linger time.Duration
 
-	// MaxInFlightBatches is the maximum number of concurrent SNS requests
-	// per topic made by Publish and PublishBatch. A message to an idle topic
+	// MaxInFlightBatches is the maximum number of concurrent requests per
+	// topic (or queue, for a QueuePublisher). A message to an idle topic
 	// is sent at once; while a request is in flight, messages gather into
 	// batches of up to 10, and only full batches go out beside it, up to
 	// this many at a time (group commit). As many sender goroutines stay
@@ -67,10 +67,11 @@ type PublisherOptions struct {
 	MaxInFlightBatches int
 
 	// MaxMessageSize is the largest message accepted, in bytes, counted as
-	// SNS counts it: the envelope plus each attribute's name, data type and
-	// value. It may only be lowered from the SNS limit, e.g. to match a
-	// subscribed queue's MaximumMessageSize; the minimum is 1024.
-	// Default: MaxSNSMessageSize (262144).
+	// SNS and SQS count it: the envelope plus each attribute's name, data
+	// type and value. It may only be lowered from the service's limit, e.g.
+	// to match a queue's MaximumMessageSize; the minimum is 1024.
+	// Default: MaxSNSMessageSize (262144) for a Publisher,
+	// MaxSQSMessageSize (1048576) for a QueuePublisher.
 	MaxMessageSize int
 }
 
@@ -85,8 +86,9 @@ func programSource() string {
 	return DefaultSource
 }
 
-// withDefaults returns o with every zero field replaced by its default.
-func (o PublisherOptions) withDefaults() PublisherOptions {
+// withDefaults returns o with every zero field replaced by its default;
+// maxSize is the service's message size limit.
+func (o PublisherOptions) withDefaults(maxSize int) PublisherOptions {
 	if o.Source == "" {
 		o.Source = programSource()
 	}
@@ -103,22 +105,22 @@ func (o PublisherOptions) withDefaults() PublisherOptions {
 		o.MaxInFlightBatches = DefaultMaxInFlightBatches
 	}
 	if o.MaxMessageSize == 0 {
-		o.MaxMessageSize = MaxSNSMessageSize
+		o.MaxMessageSize = maxSize
 	}
 	return o
 }
 
-// validate checks options that have had their defaults applied. Errors wrap
-// ErrInvalidOptions.
-func (o PublisherOptions) validate() error {
+// validate checks options that have had their defaults applied, for a
+// service whose message size limit is maxSize. Errors wrap ErrInvalidOptions.
+func (o PublisherOptions) validate(maxSize int) error {
 	if o.Linger < 0 {
 		return fmt.Errorf("%w: Linger %v is negative", ErrInvalidOptions, o.Linger)
 	}
 	if o.MaxInFlightBatches < 0 {
 		return fmt.Errorf("%w: MaxInFlightBatches %d is negative", ErrInvalidOptions, o.MaxInFlightBatches)
 	}
-	if o.MaxMessageSize < minMaxMessageSize || o.MaxMessageSize > MaxSNSMessageSize {
-		return fmt.Errorf("%w: MaxMessageSize %d is outside [%d, %d]", ErrInvalidOptions, o.MaxMessageSize, minMaxMessageSize, MaxSNSMessageSize)
+	if o.MaxMessageSize < minMaxMessageSize || o.MaxMessageSize > maxSize {
+		return fmt.Errorf("%w: MaxMessageSize %d is outside [%d, %d]", ErrInvalidOptions, o.MaxMessageSize, minMaxMessageSize, maxSize)
 	}
 	if !validMessageText(o.Source) {
 		return fmt.Errorf("%w: Source %q has invalid characters", ErrInvalidOptions, o.Source)

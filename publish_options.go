@@ -16,6 +16,8 @@ type publishConfig struct {
 	time       time.Time
 	attributes map[string]Attribute
 	extensions map[string]any
+	delay      time.Duration
+	delaySet   bool
 }
 
 // WithSubject sets the CloudEvents subject: what the event is about within
@@ -82,4 +84,13 @@ func WithEventID(id string) PublishOption {
 // publish time. It is sent in UTC.
 func WithTime(t time.Time) PublishOption {
 	return func(c *publishConfig) { c.time = t }
+}
+
+// WithDelay delays the delivery of a message sent to a standard SQS queue by
+// QueuePublisher: it becomes visible after d (whole seconds, rounded up; at
+// most 15 minutes). WithDelay(0) leaves the queue's own DelaySeconds. SNS
+// topics and FIFO queues (which take a delay per queue only) reject it with
+// ErrInvalidEvent.
+func WithDelay(d time.Duration) PublishOption {
+	return func(c *publishConfig) { c.delay, c.delaySet = d, true }
 }

@@ -1,10 +1,7 @@
 package snssqs
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
@@ -57,9 +54,12 @@ type outMessage struct {
 	id        string // envelope id
 	body      string
 	attrs     map[string]types.MessageAttributeValue
-	groupID   string // FIFO topics only
-	dedupID   string // FIFO topics only
-	size      int    // as SNS counts it
+	groupID   string // FIFO topics and queues; a fair-queue tenant on standard ones
+	dedupID   string // FIFO topics and queues only
+	// delaySeconds is the per-message delay, standard queues only; 0 leaves
+	// the queue's DelaySeconds.
+	delaySeconds int32
+	size         int // as SNS and SQS count it
 }
 
 // NewPublisher returns a Publisher that sends through client (usually an
@@ -70,17 +70,24 @@ func NewPublisher(client SNSPublishAPI, optFns ...func(*PublisherOptions)) (*Pub
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil SNS client", ErrInvalidOptions)
 	}
+	o, err := publisherOptions(MaxSNSMessageSize, optFns)
+	if err != nil {
+		return nil, err
+	}
+	return &Publisher{opts: o, log: o.Logger, b: newBatcher(snsSender{client}, o)}, nil
+}
+
+// publisherOptions applies optFns to zero options, then the defaults, and
+// validates them for a service whose message size limit is maxSize.
+func publisherOptions(maxSize int, optFns []func(*PublisherOptions)) (PublisherOptions, error) {
 	var o PublisherOptions
 	for _, fn := range optFns {
 		if fn != nil {
 			fn(&o)
 		}
 	}
-	o = o.withDefaults()
-	if err := o.validate(); err != nil {
-		return nil, err
-	}
-	return &Publisher{opts: o, log: o.Logger, b: newBatcher(client, o)}, nil
+	o = o.withDefaults(maxSize)
+	return o, o.validate(maxSize)
 }
 
 // Publish wraps event in a CloudEvents envelope of type eventType and
@@ -112,17 +119,7 @@ func (p *Publisher) Publish(ctx context.Context, topicARN, eventType string, eve
 		p.logRejected(topicARN, eventType, err)
 		return "", err
 	}
-	m, err := p.prepare(topic, eventType, event, opts)
-	if err != nil {
-		p.logRejected(topicARN, eventType, err)
-		return "", err
-	}
-	qm := newQueuedMessage(ctx, m)
-	if err := p.b.enqueue(topic, topicARN, []*queuedMessage{qm}); err != nil {
-		return "", err
-	}
-	r := p.b.wait(ctx, qm)
-	return r.messageID, r.err
+	return sendOne(ctx, p.b, &p.opts, topicARN, topicDestination(topic), eventType, event, opts, p.logRejected)
 }
 
 // PublishBatch publishes entries to the topic topicARN and returns one
@@ -150,47 +147,7 @@ func (p *Publisher) PublishBatch(ctx context.Context, topicARN string, entries [
 		p.logRejected(topicARN, "", err)
 		return nil, err
 	}
-	if len(entries) == 0 {
-		return []Result{}, nil
-	}
-	results := make([]Result, len(entries))
-	queued := make([]*queuedMessage, 0, len(entries))
-	index := make([]int, 0, len(entries))
-	for i, e := range entries {
-		m, err := p.prepare(topic, e.EventType, e.Event, e.Options)
-		if err != nil {
-			p.logRejected(topicARN, e.EventType, err)
-			results[i].Err = err
-			continue
-		}
-		queued = append(queued, newQueuedMessage(ctx, m))
-		index = append(index, i)
-	}
-	if len(queued) > 0 {
-		if err := p.b.enqueue(topic, topicARN, queued); err != nil {
-			for _, i := range index {
-				results[i].Err = err
-			}
-			queued = nil
-		}
-	}
-	for j, qm := range queued {
-		r := p.b.wait(ctx, qm)
-		results[index[j]] = Result{MessageID: r.messageID, SequenceNumber: r.sequenceNumber, Err: r.err}
-	}
-	var be *BatchError
-	for i, r := range results {
-		if r.Err != nil {
-			if be == nil {
-				be = &BatchError{Total: len(entries)}
-			}
-			be.Failed = append(be.Failed, newBatchEntryError(i, r.Err))
-		}
-	}
-	if be != nil {
-		return results, be
-	}
-	return results, nil
+	return sendEntries(ctx, p.b, &p.opts, topicARN, topicDestination(topic), entries, p.logRejected)
 }
 
 // Shutdown stops accepting messages (Publish then fails with ErrClosed),
@@ -207,184 +164,6 @@ func (p *Publisher) Shutdown(ctx context.Context) error {
 // Close is Shutdown without a deadline.
 func (p *Publisher) Close() error {
 	return p.b.shutdown(context.Background())
-}
-
-// prepare validates an event and its options and builds the message.
-func (p *Publisher) prepare(topic TopicARN, eventType string, event any, opts []PublishOption) (*outMessage, error) {
-	if eventType == "" {
-		return nil, fmt.Errorf("%w: empty event type", ErrInvalidEvent)
-	}
-	if !validMessageText(eventType) {
-		return nil, fmt.Errorf("%w: event type %q has invalid characters", ErrInvalidEvent, eventType)
-	}
-	data, err := marshalEvent(event)
-	if err != nil {
-		return nil, fmt.Errorf("%w (type %q)", err, eventType)
-	}
-	var c publishConfig
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
-		}
-	}
-
-	m := &outMessage{eventType: eventType}
-	if err := p.fifoFields(topic, &c, m); err != nil {
-		return nil, err
-	}
-	attrs, err := buildAttributes(eventType, c.attributes)
-	if err != nil {
-		return nil, err
-	}
-	for name, v := range c.extensions {
-		if err := validateExtensionName(name); err != nil {
-			return nil, err
-		}
-		if v == nil {
-			return nil, fmt.Errorf("%w: CloudEvents extension %q has a nil value", ErrInvalidEvent, name)
-		}
-	}
-
-	env := Envelope{
-		SpecVersion:     SpecVersion,
-		ID:              c.eventID,
-		Source:          p.opts.Source,
-		Type:            eventType,
-		Subject:         c.subject,
-		Time:            c.time,
-		DataContentType: ContentTypeJSON,
-		Data:            data,
-		Extensions:      c.extensions,
-	}
-	if env.ID == "" {
-		if env.ID = p.opts.NewID(); env.ID == "" {
-			return nil, fmt.Errorf("%w: NewID returned an empty id", ErrInvalidEvent)
-		}
-	}
-	if env.Time.IsZero() {
-		env.Time = p.opts.Clock.Now()
-	}
-	env.Time = env.Time.UTC()
-	body, err := env.appendJSON(make([]byte, 0, 256+len(env.Data)), true)
-	if err != nil {
-		if !errors.Is(err, ErrInvalidEvent) {
-			err = fmt.Errorf("%w: encoding envelope: %w", ErrInvalidEvent, err)
-		}
-		return nil, err
-	}
-	m.id = env.ID
-	m.body = string(body)
-	if topic.FIFO() && m.dedupID == "" {
-		m.dedupID = env.ID
-		if err := validateFIFOID("deduplication id (the envelope id)", m.dedupID); err != nil {
-			return nil, err
-		}
-	}
-	m.size = messageSize(m.body, attrs)
-	if m.size > p.opts.MaxMessageSize {
-		return nil, fmt.Errorf("%w: %q message is %d bytes with attributes, over the limit of %d", ErrMessageTooLarge, eventType, m.size, p.opts.MaxMessageSize)
-	}
-	m.attrs = attrs
-	return m, nil
-}
-
-// fifoFields sets m's group and deduplication ids. On standard topics a
-// group id is optional (it marks a tenant of SQS fair queues, with no
-// ordering) and a deduplication id is rejected.
-func (p *Publisher) fifoFields(topic TopicARN, c *publishConfig, m *outMessage) error {
-	if !topic.FIFO() {
-		if c.dedupID != "" {
-			return fmt.Errorf("%w: deduplication id set for standard topic %s (only FIFO topics take one)", ErrInvalidEvent, topic.Name)
-		}
-		if c.groupID != "" {
-			if err := validateFIFOID("message group id", c.groupID); err != nil {
-				return err
-			}
-			m.groupID = c.groupID
-		}
-		return nil
-	}
-	m.groupID = c.groupID
-	if m.groupID == "" {
-		m.groupID = p.opts.DefaultGroupID
-	}
-	if m.groupID == "" {
-		return fmt.Errorf("%w: topic %s (use WithGroupID or PublisherOptions.DefaultGroupID)", ErrMissingGroupID, topic.Name)
-	}
-	if err := validateFIFOID("message group id", m.groupID); err != nil {
-		return err
-	}
-	if c.dedupID != "" {
-		if err := validateFIFOID("deduplication id", c.dedupID); err != nil {
-			return err
-		}
-		m.dedupID = c.dedupID
-	}
-	return nil
-}
-
-// buildAttributes validates the caller's attributes and returns them, with
-// ce_type set to eventType, as SNS attributes.
-func buildAttributes(eventType string, user map[string]Attribute) (map[string]types.MessageAttributeValue, error) {
-	if len(user)+1 > MaxMessageAttributes {
-		return nil, fmt.Errorf("%w: %d attributes plus %s, over the limit of %d", ErrInvalidAttribute, len(user), EventTypeAttribute, MaxMessageAttributes)
-	}
-	attrs := make(map[string]types.MessageAttributeValue, len(user)+1)
-	dt := DataTypeString
-	typ := eventType
-	attrs[EventTypeAttribute] = types.MessageAttributeValue{DataType: &dt, StringValue: &typ}
-	for name, a := range user {
-		if name == EventTypeAttribute {
-			return nil, fmt.Errorf("%w: attribute %q is reserved for the event type", ErrInvalidAttribute, name)
-		}
-		if err := validateAttributeName(name); err != nil {
-			return nil, err
-		}
-		if err := validateAttribute(name, a); err != nil {
-			return nil, err
-		}
-		v := types.MessageAttributeValue{DataType: stringOrNil(a.DataType)}
-		if a.IsBinary() {
-			v.BinaryValue = a.BinaryValue
-		} else {
-			v.StringValue = stringOrNil(a.StringValue)
-		}
-		attrs[name] = v
-	}
-	return attrs, nil
-}
-
-// marshalEvent returns the JSON of event.
-func marshalEvent(event any) ([]byte, error) {
-	var data []byte
-	asIs := true // bytes passed as-is must be checked
-	switch v := event.(type) {
-	case nil:
-		return nil, fmt.Errorf("%w: nil event", ErrInvalidEvent)
-	case json.RawMessage:
-		data = v
-	case []byte:
-		data = v
-	default:
-		asIs = false
-		// json.Marshal's output is valid JSON (it checks what MarshalJSON
-		// methods return), so only the bytes passed as-is need checking.
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("%w: marshaling %T: %w", ErrInvalidEvent, event, err)
-		}
-		data = b
-	}
-	if len(data) == 0 {
-		return nil, fmt.Errorf("%w: empty event JSON", ErrInvalidEvent)
-	}
-	if asIs && !jsonValid(data) {
-		return nil, fmt.Errorf("%w: event %T is not valid JSON", ErrInvalidEvent, event)
-	}
-	if string(bytes.TrimSpace(data)) == "null" {
-		return nil, fmt.Errorf("%w: event is null", ErrInvalidEvent)
-	}
-	return data, nil
 }
 
 // logRejected logs a message that failed validation.

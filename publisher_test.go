@@ -408,7 +408,7 @@ func TestPublishSizeBoundary(t *testing.T) {
 			attr := WithAttribute("tenant", StringAttribute("acme"))
 			// Find the payload length that makes the message exactly limit
 			// bytes: the size grows one byte per ASCII character.
-			m, err := p.prepare(TopicARN{Name: "cards"}, "card.created", "", []PublishOption{WithEventID("e"), attr})
+			m, err := prepare(&p.opts, topicDestination(TopicARN{Name: "cards"}), "card.created", "", []PublishOption{WithEventID("e"), attr})
 			require.NoError(t, err)
 			n := limit - m.size
 			publish := func(n int) error {

@@ -14,6 +14,10 @@ const (
 	// MaxSNSMessageSize is the SNS limit in bytes on one message, attributes
 	// included, and on the total payload of one PublishBatch request.
 	MaxSNSMessageSize = 262144
+	// MaxSQSMessageSize is the SQS limit in bytes on one message, attributes
+	// included, and on the total payload of one SendMessageBatch request
+	// (1 MiB since August 2025).
+	MaxSQSMessageSize = 1048576
 	// MaxMessageAttributes is the SNS limit on message attributes per message; the
 	// ce_type attribute the Publisher adds counts toward it.
 	MaxMessageAttributes = 10

@@ -1,0 +1,101 @@
+package snssqs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sirupsen/logrus"
+)
+
+// QueuePublisher sends events straight to SQS queues, with no SNS topic:
+// work queues, the consumer pattern, a service's own inbox. Each event is
+// wrapped in the CloudEvents 1.0 envelope a Publisher sends, with the event
+// type in the ce_type message attribute, so a Subscriber on the queue
+// handles it like a raw-delivery SNS message.
+//
+// Concurrent sends to one queue are coalesced into SendMessageBatch requests
+// exactly as a Publisher coalesces publishes into PublishBatch (group
+// commit; see PublisherOptions.MaxInFlightBatches and Linger); a lone send
+// goes out at once with SendMessage. On FIFO queues messages of one group
+// reach SQS in the order their Send calls were made, the group id is
+// required (WithGroupID or PublisherOptions.DefaultGroupID) and the
+// deduplication id defaults to the envelope id. WithDelay delays a message
+// on a standard queue. Every message is validated before any request is
+// made, against the SQS limit of 1 MiB (MaxSQSMessageSize) by default.
+//
+// A QueuePublisher is safe for concurrent use. Shutdown or Close it to flush
+// queued messages.
+type QueuePublisher struct {
+	opts PublisherOptions
+	log  logrus.FieldLogger
+	b    *batcher
+}
+
+// NewQueuePublisher returns a QueuePublisher that sends through client
+// (usually an *sqs.Client). optFns modify the zero PublisherOptions; fields
+// left zero get their documented defaults (MaxMessageSize defaults to
+// MaxSQSMessageSize). Invalid options yield an error wrapping
+// ErrInvalidOptions.
+func NewQueuePublisher(client SQSSendAPI, optFns ...func(*PublisherOptions)) (*QueuePublisher, error) {
+	if client == nil {
+		return nil, fmt.Errorf("%w: nil SQS client", ErrInvalidOptions)
+	}
+	o, err := publisherOptions(MaxSQSMessageSize, optFns)
+	if err != nil {
+		return nil, err
+	}
+	return &QueuePublisher{opts: o, log: o.Logger, b: newBatcher(sqsSender{client}, o)}, nil
+}
+
+// Send wraps event in a CloudEvents envelope of type eventType and sends it
+// to the queue at queueURL, returning the SQS message id. It validates and
+// fails like Publisher.Publish; a malformed queueURL fails with
+// ErrInvalidQueueURL before any request is made.
+func (p *QueuePublisher) Send(ctx context.Context, queueURL, eventType string, event any, opts ...PublishOption) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("snssqs: send not attempted: %w", err)
+	}
+	if p.b.isClosed() {
+		return "", fmt.Errorf("%w: queue publisher is shut down", ErrClosed)
+	}
+	q, err := parseQueueURL(queueURL)
+	if err != nil {
+		p.logRejected(queueURL, eventType, err)
+		return "", err
+	}
+	return sendOne(ctx, p.b, &p.opts, queueURL, queueDestination(q), eventType, event, opts, p.logRejected)
+}
+
+// SendBatch sends entries to the queue at queueURL and returns one Result
+// per entry, in order, like Publisher.PublishBatch: invalid entries are not
+// sent, valid ones are, in SendMessageBatch requests of at most 10 entries
+// and 1 MiB coalesced with concurrent Send calls, and a *BatchError names
+// each failed entry.
+func (p *QueuePublisher) SendBatch(ctx context.Context, queueURL string, entries []Entry) ([]Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("snssqs: send batch not attempted: %w", err)
+	}
+	if p.b.isClosed() {
+		return nil, fmt.Errorf("%w: queue publisher is shut down", ErrClosed)
+	}
+	q, err := parseQueueURL(queueURL)
+	if err != nil {
+		p.logRejected(queueURL, "", err)
+		return nil, err
+	}
+	return sendEntries(ctx, p.b, &p.opts, queueURL, queueDestination(q), entries, p.logRejected)
+}
+
+// Shutdown stops accepting messages, sends every queued one and waits for
+// the requests in flight, as Publisher.Shutdown does. It is safe to call
+// more than once and concurrently.
+func (p *QueuePublisher) Shutdown(ctx context.Context) error { return p.b.shutdown(ctx) }
+
+// Close is Shutdown without a deadline.
+func (p *QueuePublisher) Close() error { return p.b.shutdown(context.Background()) }
+
+// logRejected logs a message that failed validation.
+func (p *QueuePublisher) logRejected(queueURL, eventType string, err error) {
+	p.log.WithFields(logrus.Fields{"queue": queueURL, "type": eventType}).
+		WithError(err).Warn("snssqs: send rejected")
+}

@@ -1,0 +1,209 @@
+package snssqs
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	sendQueue     = "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"
+	sendFIFOQueue = "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs.fifo"
+)
+
+// fakeSQSSend records SendMessage and SendMessageBatch calls. block, when
+// set, holds every call until it is closed; failBody fails the batch entries
+// whose body contains it.
+type fakeSQSSend struct {
+	mu       sync.Mutex
+	single   []*sqs.SendMessageInput
+	batches  []*sqs.SendMessageBatchInput
+	started  chan struct{} // receives one value per call, when set
+	block    chan struct{}
+	failBody string
+}
+
+func (f *fakeSQSSend) wait() {
+	if f.started != nil {
+		f.started <- struct{}{}
+	}
+	if f.block != nil {
+		<-f.block
+	}
+}
+
+func (f *fakeSQSSend) SendMessage(ctx context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	f.wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.single = append(f.single, in)
+	return &sqs.SendMessageOutput{MessageId: aws.String("m" + strconv.Itoa(len(f.single))), SequenceNumber: aws.String("7")}, nil
+}
+
+func (f *fakeSQSSend) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	f.wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.batches = append(f.batches, in)
+	out := &sqs.SendMessageBatchOutput{}
+	for _, e := range in.Entries {
+		if f.failBody != "" && strings.Contains(aws.ToString(e.MessageBody), f.failBody) {
+			out.Failed = append(out.Failed, types.BatchResultErrorEntry{Id: e.Id, Code: aws.String("InvalidMessageContents"), Message: aws.String("no"), SenderFault: true})
+			continue
+		}
+		out.Successful = append(out.Successful, types.SendMessageBatchResultEntry{Id: e.Id, MessageId: aws.String("b-" + aws.ToString(e.Id))})
+	}
+	return out, nil
+}
+
+func newTestQueuePublisher(t *testing.T, f *fakeSQSSend, optFns ...func(*PublisherOptions)) *QueuePublisher {
+	t.Helper()
+	p, err := NewQueuePublisher(f, optFns...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+func TestQueuePublisherSendsEnvelopeWithSendMessage(t *testing.T) {
+	f := &fakeSQSSend{}
+	p := newTestQueuePublisher(t, f, func(o *PublisherOptions) { o.Source = "billing" })
+	id, err := p.Send(context.Background(), sendQueue, "invoice.due", map[string]int{"amount": 3}, WithAttribute("tenant", StringAttribute("acme")))
+	require.NoError(t, err)
+	assert.Equal(t, "m1", id)
+	require.Len(t, f.single, 1, "a lone send goes out at once, alone")
+	in := f.single[0]
+	assert.Equal(t, sendQueue, aws.ToString(in.QueueUrl))
+	assert.Equal(t, "invoice.due", aws.ToString(in.MessageAttributes[EventTypeAttribute].StringValue))
+	assert.Equal(t, "acme", aws.ToString(in.MessageAttributes["tenant"].StringValue))
+	assert.Nil(t, in.MessageGroupId)
+	assert.Zero(t, in.DelaySeconds, "the queue's own delay")
+
+	// The body is the envelope a Subscriber decodes as raw delivery.
+	msg, err := DecodeSQSMessage(sendQueue, types.Message{MessageId: aws.String("m1"), Body: in.MessageBody, MessageAttributes: in.MessageAttributes})
+	require.NoError(t, err)
+	assert.Equal(t, "invoice.due", msg.Type)
+	assert.Equal(t, "billing", msg.Source)
+	assert.JSONEq(t, `{"amount":3}`, string(msg.Data))
+}
+
+func TestQueuePublisherCoalescesConcurrentSends(t *testing.T) {
+	f := &fakeSQSSend{started: make(chan struct{}, 16), block: make(chan struct{})}
+	p := newTestQueuePublisher(t, f)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	send := func(i int) {
+		defer wg.Done()
+		_, err := p.Send(ctx, sendQueue, "job", i)
+		assert.NoError(t, err)
+	}
+	wg.Add(1)
+	go send(0)
+	<-f.started // the first send is in flight alone
+	for i := 1; i <= 10; i++ {
+		wg.Add(1)
+		go send(i)
+	}
+	<-f.started // ten more gathered into a full batch beside it
+	close(f.block)
+	wg.Wait()
+	require.Len(t, f.single, 1)
+	require.Len(t, f.batches, 1)
+	assert.Len(t, f.batches[0].Entries, 10)
+}
+
+func TestQueuePublisherFIFOAndDelayRules(t *testing.T) {
+	f := &fakeSQSSend{}
+	p := newTestQueuePublisher(t, f)
+	ctx := context.Background()
+
+	_, err := p.Send(ctx, sendFIFOQueue, "job", 1)
+	assert.ErrorIs(t, err, ErrMissingGroupID)
+	_, err = p.Send(ctx, sendFIFOQueue, "job", 1, WithGroupID("g"), WithDelay(time.Second))
+	assert.ErrorIs(t, err, ErrInvalidEvent, "FIFO queues take a delay per queue only")
+	_, err = p.Send(ctx, sendFIFOQueue, "job", 1, WithGroupID("g"), WithEventID("e-1"))
+	require.NoError(t, err)
+	in := f.single[0]
+	assert.Equal(t, "g", aws.ToString(in.MessageGroupId))
+	assert.Equal(t, "e-1", aws.ToString(in.MessageDeduplicationId), "the deduplication id defaults to the envelope id")
+
+	_, err = p.Send(ctx, sendQueue, "job", 1, WithDelay(1500*time.Millisecond))
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), f.single[1].DelaySeconds, "rounded up to whole seconds")
+	_, err = p.Send(ctx, sendQueue, "job", 1, WithDelay(16*time.Minute))
+	assert.ErrorIs(t, err, ErrInvalidEvent)
+	_, err = p.Send(ctx, sendQueue, "job", 1, WithDeduplicationID("d"))
+	assert.ErrorIs(t, err, ErrInvalidEvent, "a standard queue takes no deduplication id")
+
+	// A Publisher rejects a delay: SNS has none per message.
+	pub, err := NewPublisher(&fakeSNS{})
+	require.NoError(t, err)
+	defer pub.Close()
+	_, err = pub.Publish(ctx, "arn:aws:sns:eu-west-1:123456789012:cards", "card.created", 1, WithDelay(time.Second))
+	assert.ErrorIs(t, err, ErrInvalidEvent)
+}
+
+func TestQueuePublisherRejectsBadQueueURLs(t *testing.T) {
+	p := newTestQueuePublisher(t, &fakeSQSSend{})
+	for _, u := range []string{
+		"", "jobs", "ftp://host/1/jobs", "https:///1/jobs", "https://host/", "https://host/1/jo bs",
+		"https://host/1/" + strings.Repeat("q", 81), "https://host/1/.fifo", "https://host/1/jobs?x=1",
+	} {
+		_, err := p.Send(context.Background(), u, "job", 1)
+		assert.ErrorIs(t, err, ErrInvalidQueueURL, "%q", u)
+	}
+	for _, u := range []string{sendQueue, sendFIFOQueue, "http://127.0.0.1:4566/000000000000/jobs", "http://sqs.us-east-1.localhost.localstack.cloud:4566/000000000000/jobs"} {
+		_, err := parseQueueURL(u)
+		assert.NoError(t, err, "%q", u)
+	}
+}
+
+func TestQueuePublisherSizeLimitIsSQSs(t *testing.T) {
+	f := &fakeSQSSend{}
+	p := newTestQueuePublisher(t, f)
+	ctx := context.Background()
+	_, err := p.Send(ctx, sendQueue, "big", strings.Repeat("x", 300<<10))
+	require.NoError(t, err, "300 KiB is over SNS's limit, within SQS's")
+	_, err = p.Send(ctx, sendQueue, "big", strings.Repeat("x", MaxSQSMessageSize))
+	assert.ErrorIs(t, err, ErrMessageTooLarge)
+
+	_, err = NewQueuePublisher(f, func(o *PublisherOptions) { o.MaxMessageSize = MaxSQSMessageSize + 1 })
+	assert.ErrorIs(t, err, ErrInvalidOptions)
+	_, err = NewPublisher(&fakeSNS{}, func(o *PublisherOptions) { o.MaxMessageSize = MaxSNSMessageSize + 1 })
+	assert.ErrorIs(t, err, ErrInvalidOptions)
+	_, err = NewQueuePublisher(nil)
+	assert.ErrorIs(t, err, ErrInvalidOptions)
+}
+
+func TestQueuePublisherSendBatchReportsEntryFailures(t *testing.T) {
+	f := &fakeSQSSend{failBody: `"bad"`}
+	p := newTestQueuePublisher(t, f)
+	results, err := p.SendBatch(context.Background(), sendQueue, []Entry{
+		{EventType: "job", Event: "ok"}, {EventType: "job", Event: "bad"}, {EventType: "", Event: 1},
+	})
+	require.Len(t, results, 3)
+	assert.Equal(t, "b-0", results[0].MessageID)
+	var be *BatchError
+	require.ErrorAs(t, err, &be)
+	assert.ErrorIs(t, err, ErrBatchFailed)
+	require.Len(t, be.Failed, 2)
+	var apiErr smithy.APIError
+	require.True(t, errors.As(results[1].Err, &apiErr), "the SQS entry error stays reachable")
+	assert.Equal(t, "InvalidMessageContents", apiErr.ErrorCode())
+	assert.ErrorIs(t, results[2].Err, ErrInvalidEvent, "an invalid entry is not sent")
+
+	require.NoError(t, p.Close())
+	require.NoError(t, p.Close(), "Close is safe to call twice")
+	_, err = p.Send(context.Background(), sendQueue, "job", 1)
+	assert.ErrorIs(t, err, ErrClosed)
+}

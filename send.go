@@ -1,0 +1,67 @@
+package snssqs
+
+import "context"
+
+// sendOne validates one event for dst, queues it with b for dest (a topic
+// ARN or queue URL) and waits for its result: the body of Publish and Send.
+func sendOne(ctx context.Context, b *batcher, o *PublisherOptions, dest string, dst destination, eventType string, event any, opts []PublishOption, logRejected func(dest, eventType string, err error)) (string, error) {
+	m, err := prepare(o, dst, eventType, event, opts)
+	if err != nil {
+		logRejected(dest, eventType, err)
+		return "", err
+	}
+	qm := newQueuedMessage(ctx, m)
+	if err := b.enqueue(dest, dst.fifo, []*queuedMessage{qm}); err != nil {
+		return "", err
+	}
+	r := b.wait(ctx, qm)
+	return r.messageID, r.err
+}
+
+// sendEntries validates entries for dst, queues the valid ones with b for
+// dest (a topic ARN or queue URL) and returns one Result per entry and a
+// *BatchError naming the failed ones: the body of PublishBatch and
+// SendBatch.
+func sendEntries(ctx context.Context, b *batcher, o *PublisherOptions, dest string, dst destination, entries []Entry, logRejected func(dest, eventType string, err error)) ([]Result, error) {
+	if len(entries) == 0 {
+		return []Result{}, nil
+	}
+	results := make([]Result, len(entries))
+	queued := make([]*queuedMessage, 0, len(entries))
+	index := make([]int, 0, len(entries))
+	for i, e := range entries {
+		m, err := prepare(o, dst, e.EventType, e.Event, e.Options)
+		if err != nil {
+			logRejected(dest, e.EventType, err)
+			results[i].Err = err
+			continue
+		}
+		queued = append(queued, newQueuedMessage(ctx, m))
+		index = append(index, i)
+	}
+	if len(queued) > 0 {
+		if err := b.enqueue(dest, dst.fifo, queued); err != nil {
+			for _, i := range index {
+				results[i].Err = err
+			}
+			queued = nil
+		}
+	}
+	for j, qm := range queued {
+		r := b.wait(ctx, qm)
+		results[index[j]] = Result{MessageID: r.messageID, SequenceNumber: r.sequenceNumber, Err: r.err}
+	}
+	var be *BatchError
+	for i, r := range results {
+		if r.Err != nil {
+			if be == nil {
+				be = &BatchError{Total: len(entries)}
+			}
+			be.Failed = append(be.Failed, newBatchEntryError(i, r.Err))
+		}
+	}
+	if be != nil {
+		return results, be
+	}
+	return results, nil
+}

@@ -1,0 +1,68 @@
+package snssqs
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// sqsSender sends to SQS queues: SendMessage and SendMessageBatch.
+type sqsSender struct{ client SQSSendAPI }
+
+var _ batchSender = sqsSender{}
+
+func (s sqsSender) maxBatchBytes() int { return MaxSQSMessageSize }
+
+func (s sqsSender) sendOne(ctx context.Context, queueURL string, m *outMessage) publishResult {
+	out, err := s.client.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:               &queueURL,
+		MessageBody:            &m.body,
+		MessageAttributes:      sqsAttributes(m.attrs),
+		MessageGroupId:         stringOrNil(m.groupID),
+		MessageDeduplicationId: stringOrNil(m.dedupID),
+		DelaySeconds:           m.delaySeconds,
+	})
+	if out == nil {
+		out = &sqs.SendMessageOutput{}
+	}
+	return singleResult(queueURL, m, out.MessageId, out.SequenceNumber, err)
+}
+
+func (s sqsSender) sendBatch(ctx context.Context, queueURL string, ms []*outMessage) []publishResult {
+	entries := make([]types.SendMessageBatchRequestEntry, len(ms))
+	for i, m := range ms {
+		entries[i] = types.SendMessageBatchRequestEntry{
+			Id:                     aws.String(strconv.Itoa(i)),
+			MessageBody:            &m.body,
+			MessageAttributes:      sqsAttributes(m.attrs),
+			MessageGroupId:         stringOrNil(m.groupID),
+			MessageDeduplicationId: stringOrNil(m.dedupID),
+			DelaySeconds:           m.delaySeconds,
+		}
+	}
+	out, err := s.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &queueURL, Entries: entries})
+	if err != nil {
+		return failAll(queueURL, ms, err)
+	}
+	outcomes := make([]batchEntryOutcome, 0, len(out.Successful)+len(out.Failed))
+	for _, e := range out.Successful {
+		outcomes = append(outcomes, batchEntryOutcome{id: e.Id, messageID: e.MessageId, sequenceNumber: e.SequenceNumber})
+	}
+	for _, f := range out.Failed {
+		outcomes = append(outcomes, batchEntryOutcome{id: f.Id, failed: true, code: f.Code, message: f.Message, senderFault: f.SenderFault})
+	}
+	return batchResults(queueURL, ms, outcomes)
+}
+
+// sqsAttributes converts validated message attributes to SQS's type.
+func sqsAttributes(attrs map[string]snstypes.MessageAttributeValue) map[string]types.MessageAttributeValue {
+	out := make(map[string]types.MessageAttributeValue, len(attrs))
+	for name, a := range attrs {
+		out[name] = types.MessageAttributeValue{DataType: a.DataType, StringValue: a.StringValue, BinaryValue: a.BinaryValue}
+	}
+	return out
+}
