@@ -27,6 +27,7 @@ func libraryScenarios() []Scenario {
 		libraryPubSubScenarios(),
 		libraryRetryScenarios(),
 		libraryFIFOScenarios(),
+		libraryQueueScenarios(),
 		libraryShutdownScenarios(),
 		libraryProvisionScenarios(),
 	} {
