@@ -475,11 +475,48 @@ func (p *provisioner) ensureSubscribedQueue(ctx context.Context, topicARN string
 		return pq, err
 	}
 	pq.URL, pq.ARN = main.url, main.arn
+	if topicARN == "" {
+		return pq, nil // a queue of its own (ProvisionQueue)
+	}
 	pq.SubscriptionARN, err = p.ensureSubscription(ctx, topicARN, main.arn, q, subs)
 	if err != nil {
 		return pq, err
 	}
 	return pq, nil
+}
+
+// ProvisionQueue creates one SQS queue that no topic feeds, a work queue
+// for a QueuePublisher, or brings an existing one in line, as Provision does
+// for a topic's queues: its dead-letter queue and redrive policy
+// (DeadLetterQueue, MaxReceiveCount), VisibilityTimeout and Attributes. The
+// queue is FIFO when its name ends in ".fifo" (content-based deduplication
+// off: the QueuePublisher sends a deduplication id). RawMessageDelivery,
+// FilterPolicy and FilterPolicyScope belong to subscriptions and must be
+// unset. Invalid specs fail with an error wrapping ErrInvalidOptions.
+//
+// IAM permissions needed: sqs:CreateQueue, sqs:GetQueueUrl,
+// sqs:GetQueueAttributes and sqs:SetQueueAttributes.
+func ProvisionQueue(ctx context.Context, sqsClient SQSProvisionAPI, q QueueSpec) (ProvisionedQueue, error) {
+	if sqsClient == nil {
+		return ProvisionedQueue{}, fmt.Errorf("%w: ProvisionQueue needs an SQS client", ErrInvalidOptions)
+	}
+	fifo := strings.HasSuffix(q.Name, provisionFIFOSuffix)
+	var errs []error
+	for _, prob := range q.validate(fifo) {
+		errs = append(errs, fmt.Errorf("%w: queue %q: %s", ErrInvalidOptions, q.Name, prob))
+	}
+	if q.RawMessageDelivery || q.FilterPolicy != "" || q.FilterPolicyScope != "" {
+		errs = append(errs, fmt.Errorf("%w: queue %q: RawMessageDelivery, FilterPolicy and FilterPolicyScope need a topic (use Provision)", ErrInvalidOptions, q.Name))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return ProvisionedQueue{}, err
+	}
+	name := "queue"
+	if fifo {
+		name += provisionFIFOSuffix // makes the spec FIFO
+	}
+	p := provisioner{sqs: sqsClient, spec: TopologySpec{TopicName: name}}
+	return p.ensureSubscribedQueue(ctx, "", q, nil)
 }
 
 // provisionQueueRef is what ensureQueue returns.
