@@ -51,7 +51,8 @@ type consumerSpec struct {
 	concurrency int
 }
 
-// publisher sends events to one topic.
+// publisher sends events to one topic (or, for snssqs-sqs, straight to
+// the queue).
 type publisher interface {
 	// publish sends the events; it returns when all were accepted by SNS.
 	publish(ctx context.Context, events []benchEvent) error
@@ -76,7 +77,7 @@ type contender interface {
 	// supportsConcurrency reports whether the consumer runs handlers
 	// concurrently (the slow-handler run is skipped otherwise).
 	supportsConcurrency() bool
-	openPublisher(ctx context.Context, cl awsClients, topicARN string) (publisher, error)
+	openPublisher(ctx context.Context, cl awsClients, ref queueRef) (publisher, error)
 	startConsumer(ctx context.Context, cl awsClients, spec consumerSpec, h handlerFunc) (consumer, error)
 }
 
@@ -86,7 +87,7 @@ const benchSource = "snssqs-bench"
 
 // allContenders returns the contenders in report order.
 func allContenders() []contender {
-	return []contender{snssqsContender{}, gocloudContender{}, naiveContender{}, batchedContender{}, batchedContender{envelope: true}}
+	return []contender{snssqsContender{}, snssqsQueueContender{}, gocloudContender{}, naiveContender{}, batchedContender{}, batchedContender{envelope: true}}
 }
 
 // selectContenders returns the contenders named in the comma-separated list.
@@ -106,7 +107,7 @@ func selectContenders(list string) ([]contender, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown contender %q (want snssqs, gocloud, naive, batched, batched-ce)", name)
+			return nil, fmt.Errorf("unknown contender %q (want snssqs, snssqs-sqs, gocloud, naive, batched, batched-ce)", name)
 		}
 	}
 	return out, nil

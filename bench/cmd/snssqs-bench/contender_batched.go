@@ -45,7 +45,8 @@ func (b batchedContender) description() string {
 func (batchedContender) batchSize() int            { return 10 }
 func (batchedContender) supportsConcurrency() bool { return true }
 
-func (b batchedContender) openPublisher(_ context.Context, cl awsClients, topicARN string) (publisher, error) {
+func (b batchedContender) openPublisher(_ context.Context, cl awsClients, ref queueRef) (publisher, error) {
+	topicARN := ref.topicARN
 	encode := encodeEvent
 	if b.envelope {
 		encode = encodeEnvelope

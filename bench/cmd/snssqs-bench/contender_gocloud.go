@@ -30,8 +30,8 @@ func (gocloudContender) description() string {
 func (gocloudContender) batchSize() int            { return 1 }
 func (gocloudContender) supportsConcurrency() bool { return true }
 
-func (gocloudContender) openPublisher(ctx context.Context, cl awsClients, topicARN string) (publisher, error) {
-	return &gocloudPublisher{topic: awssnssqs.OpenSNSTopic(ctx, cl.sns, topicARN, nil)}, nil
+func (gocloudContender) openPublisher(ctx context.Context, cl awsClients, ref queueRef) (publisher, error) {
+	return &gocloudPublisher{topic: awssnssqs.OpenSNSTopic(ctx, cl.sns, ref.topicARN, nil)}, nil
 }
 
 type gocloudPublisher struct {

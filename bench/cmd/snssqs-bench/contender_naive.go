@@ -27,7 +27,8 @@ func (naiveContender) description() string {
 func (naiveContender) batchSize() int            { return 1 }
 func (naiveContender) supportsConcurrency() bool { return false }
 
-func (naiveContender) openPublisher(_ context.Context, cl awsClients, topicARN string) (publisher, error) {
+func (naiveContender) openPublisher(_ context.Context, cl awsClients, ref queueRef) (publisher, error) {
+	topicARN := ref.topicARN
 	return &naivePublisher{rawTopic{sns: cl.sns, topicARN: topicARN}}, nil
 }
 

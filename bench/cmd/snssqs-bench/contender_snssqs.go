@@ -23,7 +23,8 @@ func (snssqsContender) description() string {
 func (snssqsContender) batchSize() int            { return 1 }
 func (snssqsContender) supportsConcurrency() bool { return true }
 
-func (snssqsContender) openPublisher(_ context.Context, cl awsClients, topicARN string) (publisher, error) {
+func (snssqsContender) openPublisher(_ context.Context, cl awsClients, ref queueRef) (publisher, error) {
+	topicARN := ref.topicARN
 	p, err := snssqs.NewPublisher(cl.sns, func(o *snssqs.PublisherOptions) { o.Source = benchSource })
 	if err != nil {
 		return nil, fmt.Errorf("snssqs.NewPublisher: %w", err)

@@ -56,6 +56,10 @@ func (r *benchResults) summary(clean bool) summaryFigures {
 	if _, ok := r.throughput["snssqs"]; ok {
 		s.requests = lib.reqPerMsg
 	}
+	s.sqsRequests = math.NaN()
+	if q, ok := r.throughput["snssqs-sqs"]; ok {
+		s.sqsRequests = q.reqPerMsg
+	}
 	if sl, ok := r.slow["snssqs"]; ok && sl.elapsed > 0 {
 		el := sl.elapsed
 		if clean {
@@ -92,6 +96,7 @@ type summaryFigures struct {
 	vsGocloud, vsBatched, requests, cpuVsBatched, slowEff, scaling, p50VsNaive float64
 	vsBatchedCE, cpuVsBatchedCE                                                float64
 	rttVsBatched, rttVsGocloud, rttP50VsBatched, rtt50VsBatched                float64
+	sqsRequests                                                                float64 // snssqs-sqs requests per message
 }
 
 // summaryLine is the last line the command prints.
@@ -101,9 +106,9 @@ func summaryLine(r *benchResults) string {
 
 func formatSummary(label string, s summaryFigures) string {
 	return fmt.Sprintf(label+": vs_gocloud=%s vs_batched=%s requests_per_msg=%s cpu_vs_batched=%s slow_handler_efficiency=%s scaling_100k_vs_1k=%s"+
-		" vs_batched_ce=%s cpu_vs_batched_ce=%s rtt_vs_batched=%s rtt_vs_gocloud=%s rtt_p50_vs_batched=%s rtt50_vs_batched=%s",
+		" vs_batched_ce=%s cpu_vs_batched_ce=%s rtt_vs_batched=%s rtt_vs_gocloud=%s rtt_p50_vs_batched=%s rtt50_vs_batched=%s sqs_requests_per_msg=%s",
 		num(s.vsGocloud, 2), num(s.vsBatched, 2), num(s.requests, 3), num(s.cpuVsBatched, 2), num(s.slowEff, 2), num(s.scaling, 2),
-		num(s.vsBatchedCE, 2), num(s.cpuVsBatchedCE, 2), num(s.rttVsBatched, 2), num(s.rttVsGocloud, 2), num(s.rttP50VsBatched, 2), num(s.rtt50VsBatched, 2))
+		num(s.vsBatchedCE, 2), num(s.cpuVsBatchedCE, 2), num(s.rttVsBatched, 2), num(s.rttVsGocloud, 2), num(s.rttP50VsBatched, 2), num(s.rtt50VsBatched, 2), num(s.sqsRequests, 3))
 }
 
 func num(v float64, prec int) string {
@@ -312,6 +317,7 @@ func renderReport(r *benchResults) string {
 		{"loopback: client CPU/msg ≤ 1.10× batched-ce", s.cpuVsBatchedCE, func(v float64) bool { return v <= 1.10 }, "≤ 1.10", "%.2f×"},
 		{"loopback: throughput ≥ 2.5× gocloud", s.vsGocloud, func(v float64) bool { return v >= 2.5 }, "≥ 2.5", "%.2f×"},
 		{"loopback: requests/msg ≤ 0.31", s.requests, func(v float64) bool { return v <= 0.31 }, "≤ 0.31", "%.3f"},
+		{"snssqs-sqs (no SNS): requests/msg within 0.01 of 0.30", s.sqsRequests, func(v float64) bool { return math.Abs(v-0.30) <= 0.01 }, "0.30 ± 0.01", "%.3f"},
 		{cfg.rtt + ": throughput ≥ 1.0× batched", s.rttVsBatched, func(v float64) bool { return v >= 1.0 }, "≥ 1.0", "%.2f×"},
 		{cfg.rtt + ": throughput ≥ 1.5× gocloud", s.rttVsGocloud, func(v float64) bool { return v >= 1.5 }, "≥ 1.5", "%.2f×"},
 		{cfg.rtt + ": p50 publish→handler ≤ batched's", s.rttP50VsBatched, func(v float64) bool { return v <= 1.0 }, "≤ 1.0", "%.2f×"},

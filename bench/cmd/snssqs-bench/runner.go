@@ -94,7 +94,7 @@ func runOnce(ctx context.Context, env *benchEnv, c contender, spec runSpec, rep 
 
 	runCtx, cancel := context.WithTimeout(ctx, env.runTimeout(spec.n))
 	defer cancel()
-	pub, err := c.openPublisher(runCtx, cl, ref.topicARN)
+	pub, err := c.openPublisher(runCtx, cl, ref)
 	if err != nil {
 		return res, fmt.Errorf("open publisher: %w", err)
 	}
