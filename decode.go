@@ -212,6 +212,10 @@ func scanSNSAttributes(raw []byte) (map[string]snsAttribute, bool) {
 // CloudEvents envelope decoded; any other body is returned as-is with
 // IsEnvelope false. Tools that read a dead-letter queue use it. On error the
 // returned Message still carries the SQS metadata and the raw body in Data.
+//
+// A message whose payload was offloaded (an S3 pointer, see PayloadStore)
+// fails with ErrMalformedMessage, Data holding the pointer; a Subscriber
+// with a PayloadStore fetches such payloads.
 func DecodeSQSMessage(queueURL string, m types.Message) (*Message, error) {
 	return decodeSQSMessage(queueURL, m, nil)
 }
@@ -235,6 +239,25 @@ func receivedSystemAttributes() []types.MessageSystemAttributeName {
 // Message is never nil: on error it still carries the SQS metadata so the
 // caller can log, nack or delete it.
 func decodeSQSMessage(queueURL string, sm types.Message, allowed map[string]struct{}) (*Message, error) {
+	return decodeReceived(queueURL, sm, allowed, nil)
+}
+
+// fetchFunc returns the payload an S3 pointer locates.
+type fetchFunc func(PayloadPointer) ([]byte, error)
+
+// payloadFetchError is a payload that could not be fetched: a transient
+// failure, retried like a handler error whatever MalformedPolicy says.
+type payloadFetchError struct{ err error }
+
+func (e *payloadFetchError) Error() string { return e.err.Error() }
+func (e *payloadFetchError) Unwrap() error { return e.err }
+
+// decodeReceived is decodeSQSMessage with fetch for offloaded payloads: a
+// body (raw, or the Message of an SNS notification) that is an S3 pointer
+// is replaced by the payload fetch returns before the envelope is decoded,
+// and the pointer is kept in the Message. A nil fetch makes a pointer
+// malformed.
+func decodeReceived(queueURL string, sm types.Message, allowed map[string]struct{}, fetch fetchFunc) (*Message, error) {
 	m := &Message{QueueURL: queueURL}
 	if sm.MessageId != nil {
 		m.SQSMessageID = *sm.MessageId
@@ -298,6 +321,24 @@ func decodeSQSMessage(queueURL string, sm types.Message, allowed map[string]stru
 				m.Attributes[k] = a
 			}
 		}
+	}
+	if p, isPointer, err := ParsePayloadPointer(body); isPointer {
+		if err == nil && fetch == nil {
+			err = fmt.Errorf("%w: the payload was offloaded to s3://%s/%s and no PayloadStore is set", ErrMalformedMessage, clip(p.Bucket), clip(p.Key))
+		}
+		if err != nil {
+			m.Data = body
+			return m, err
+		}
+		payload, err := fetch(p)
+		if err != nil {
+			m.Data = body
+			return m, &payloadFetchError{fmt.Errorf("snssqs: fetching the payload s3://%s/%s: %w", clip(p.Bucket), clip(p.Key), err)}
+		}
+		m.payload = &p
+		body = payload
+		delete(m.Attributes, ExtendedPayloadSizeAttribute)
+		delete(m.Attributes, legacyPayloadSizeAttribute)
 	}
 	if err := decodeEnvelope(m, body, jsonObject(body)); err != nil {
 		return m, err

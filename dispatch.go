@@ -46,7 +46,20 @@ func (s *Subscriber) engineConfig(queueURL string) consume.Config {
 // reach one.
 func (s *Subscriber) handleFunc(queueURL string) consume.HandleFunc {
 	return func(ctx context.Context, d *consume.Delivery) consume.Outcome {
-		m, err := decodeSQSMessage(queueURL, d.Msg, s.allowed)
+		var fetch fetchFunc
+		if store := s.opts.PayloadStore; store != nil {
+			fetch = func(p PayloadPointer) ([]byte, error) { return store.Get(ctx, p) }
+		}
+		m, err := decodeReceived(queueURL, d.Msg, s.allowed, fetch)
+		if m.payload != nil {
+			d.AfterDelete = s.deletePayload(*m.payload, m)
+		}
+		var fetchErr *payloadFetchError
+		if errors.As(err, &fetchErr) {
+			s.log.WithFields(messageFields(m)).WithError(err).Warn("snssqs: payload fetch failed; message will be redelivered")
+			s.report(err)
+			return consume.Retry
+		}
 		if err != nil {
 			return s.undeliverable(m, err, s.opts.MalformedPolicy)
 		}
@@ -62,6 +75,25 @@ func (s *Subscriber) handleFunc(queueURL string) consume.HandleFunc {
 			return consume.Retry
 		}
 		return consume.Delete
+	}
+}
+
+// payloadDeleteTimeout bounds the deletion of one offloaded payload.
+const payloadDeleteTimeout = 30 * time.Second
+
+// deletePayload returns the function that deletes p from the PayloadStore
+// once m's deletion from SQS is confirmed. A failure is logged and reported;
+// the payload is left behind, never the message.
+func (s *Subscriber) deletePayload(p PayloadPointer, m *Message) func() {
+	fields := messageFields(m)
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), payloadDeleteTimeout)
+		defer cancel()
+		if err := s.opts.PayloadStore.Delete(ctx, p); err != nil {
+			err = fmt.Errorf("snssqs: deleting the payload s3://%s/%s of a deleted message: %w", p.Bucket, p.Key, err)
+			s.log.WithFields(fields).WithError(err).Warn("snssqs: payload left behind")
+			s.report(err)
+		}
 	}
 }
 

@@ -331,6 +331,7 @@ type Message struct {
 	DeduplicationID string
 
 	receiptHandle string
+	payload       *PayloadPointer // where an offloaded payload was fetched from
 }
 
 // Decode unmarshals the message's JSON Data into v.

@@ -66,6 +66,19 @@ type PublisherOptions struct {
 	// Default: DefaultMaxInFlightBatches (8).
 	MaxInFlightBatches int
 
+	// PayloadStore, when set, takes the bodies of messages over
+	// PayloadThreshold (package s3offload: S3), and the message carries a
+	// pointer to the body in the format of the AWS Extended Client
+	// Libraries, with the ExtendedPayloadSize attribute. The payload is
+	// stored before the message is queued, from the publishing goroutine; a
+	// failed Put fails the publish. Default nil: messages over
+	// MaxMessageSize fail with ErrMessageTooLarge.
+	PayloadStore PayloadStore
+	// PayloadThreshold is the message size above which the body goes to
+	// PayloadStore, at most MaxMessageSize. Default: MaxMessageSize. It is
+	// ignored without a PayloadStore.
+	PayloadThreshold int
+
 	// MaxMessageSize is the largest message accepted, in bytes, counted as
 	// SNS and SQS count it: the envelope plus each attribute's name, data
 	// type and value. It may only be lowered from the service's limit, e.g.
@@ -107,6 +120,9 @@ func (o PublisherOptions) withDefaults(maxSize int) PublisherOptions {
 	if o.MaxMessageSize == 0 {
 		o.MaxMessageSize = maxSize
 	}
+	if o.PayloadThreshold == 0 {
+		o.PayloadThreshold = o.MaxMessageSize
+	}
 	return o
 }
 
@@ -124,6 +140,9 @@ func (o PublisherOptions) validate(maxSize int) error {
 	}
 	if !validMessageText(o.Source) {
 		return fmt.Errorf("%w: Source %q has invalid characters", ErrInvalidOptions, o.Source)
+	}
+	if o.PayloadThreshold < 0 || o.PayloadThreshold > o.MaxMessageSize {
+		return fmt.Errorf("%w: PayloadThreshold %d is outside [0, MaxMessageSize %d]", ErrInvalidOptions, o.PayloadThreshold, o.MaxMessageSize)
 	}
 	if o.DefaultGroupID != "" {
 		if err := validateFIFOID("DefaultGroupID", o.DefaultGroupID); err != nil {
@@ -251,6 +270,12 @@ type SubscriberOptions struct {
 	// MalformedPolicy handles messages that cannot be decoded, including SNS
 	// notifications from topics outside AllowedTopicARNs. Default PolicyRetry.
 	MalformedPolicy MessagePolicy
+	// PayloadStore, when set, fetches the payloads of messages that carry an
+	// S3 pointer (AWS Extended Client Libraries format; package s3offload)
+	// before they are decoded, and deletes each once its message is deleted.
+	// A failed fetch is retried like a handler error, never dropped.
+	// Default nil: a pointer message is malformed (MalformedPolicy).
+	PayloadStore PayloadStore
 	// AllowedTopicARNs, when not empty, is the only topics whose SNS
 	// notifications are accepted; others are treated as malformed
 	// (ErrTopicNotAllowed). Default empty: any topic.

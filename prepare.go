@@ -2,6 +2,7 @@ package snssqs
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -110,6 +111,11 @@ func prepare(o *PublisherOptions, dst destination, eventType string, event any, 
 		return nil, err
 	}
 	m.size = messageSize(m.body, attrs)
+	if o.PayloadStore != nil && m.size > o.PayloadThreshold {
+		m.attrs = attrs
+		m.offload = true // sized again once the body is a pointer (offload)
+		return m, nil
+	}
 	if m.size > o.MaxMessageSize {
 		return nil, fmt.Errorf("%w: %q message is %d bytes with attributes, over the limit of %d", ErrMessageTooLarge, eventType, m.size, o.MaxMessageSize)
 	}
@@ -235,5 +241,29 @@ func delayFields(dst destination, c *publishConfig, m *outMessage) error {
 		return fmt.Errorf("%w: delay %v is outside [0, %v]", ErrInvalidEvent, c.delay, maxDelay)
 	}
 	m.delaySeconds = int32((c.delay + time.Second - 1) / time.Second)
+	return nil
+}
+
+// offload stores m's body in o.PayloadStore and replaces it with a pointer
+// and the ExtendedPayloadSize attribute, for a message prepare marked.
+func offload(ctx context.Context, o *PublisherOptions, m *outMessage) error {
+	if !m.offload {
+		return nil
+	}
+	if len(m.attrs)+1 > MaxMessageAttributes {
+		return fmt.Errorf("%w: %q message has %d attributes, and offloading its payload needs one more (%s)", ErrInvalidAttribute, m.eventType, len(m.attrs), ExtendedPayloadSizeAttribute)
+	}
+	p, err := o.PayloadStore.Put(ctx, []byte(m.body))
+	if err != nil {
+		return fmt.Errorf("snssqs: offloading the %d-byte payload of %q: %w", len(m.body), m.eventType, err)
+	}
+	size := payloadSizeAttribute(len(m.body))
+	m.attrs[ExtendedPayloadSizeAttribute] = types.MessageAttributeValue{DataType: stringOrNil(size.DataType), StringValue: stringOrNil(size.StringValue)}
+	m.body = p.Body()
+	m.size = messageSize(m.body, m.attrs)
+	m.offload = false
+	if m.size > o.MaxMessageSize {
+		return fmt.Errorf("%w: %q message is %d bytes with its payload offloaded, over the limit of %d", ErrMessageTooLarge, m.eventType, m.size, o.MaxMessageSize)
+	}
 	return nil
 }

@@ -59,7 +59,8 @@ type outMessage struct {
 	// delaySeconds is the per-message delay, standard queues only; 0 leaves
 	// the queue's DelaySeconds.
 	delaySeconds int32
-	size         int // as SNS and SQS count it
+	size         int  // as SNS and SQS count it
+	offload      bool // the body goes to PublisherOptions.PayloadStore before sending
 }
 
 // NewPublisher returns a Publisher that sends through client (usually an

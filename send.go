@@ -6,6 +6,9 @@ import "context"
 // ARN or queue URL) and waits for its result: the body of Publish and Send.
 func sendOne(ctx context.Context, b *batcher, o *PublisherOptions, dest string, dst destination, eventType string, event any, opts []PublishOption, logRejected func(dest, eventType string, err error)) (string, error) {
 	m, err := prepare(o, dst, eventType, event, opts)
+	if err == nil {
+		err = offload(ctx, o, m)
+	}
 	if err != nil {
 		logRejected(dest, eventType, err)
 		return "", err
@@ -31,6 +34,9 @@ func sendEntries(ctx context.Context, b *batcher, o *PublisherOptions, dest stri
 	index := make([]int, 0, len(entries))
 	for i, e := range entries {
 		m, err := prepare(o, dst, e.EventType, e.Event, e.Options)
+		if err == nil {
+			err = offload(ctx, o, m)
+		}
 		if err != nil {
 			logRejected(dest, e.EventType, err)
 			results[i].Err = err

@@ -71,7 +71,8 @@ func (e *AckError) Unwrap() error { return e.Err }
 type ackEntry struct {
 	messageID  string
 	receipt    string
-	visibility int32 // for visibility changes only
+	visibility int32  // for visibility changes only
+	done       func() // run once the entry succeeded; nil for none
 }
 
 // entryFailure is a rejected entry of a batch call; index points into the
@@ -245,6 +246,17 @@ func (b *ackBatcher) sendWithRetries(pending []ackEntry) {
 			continue
 		}
 		var retry []ackEntry
+		failed := make(map[int]bool, len(failures))
+		for _, f := range failures {
+			if f.index >= 0 && f.index < len(pending) {
+				failed[f.index] = true
+			}
+		}
+		for i, e := range pending {
+			if !failed[i] && e.done != nil {
+				e.done()
+			}
+		}
 		for _, f := range failures {
 			if f.index < 0 || f.index >= len(pending) {
 				continue // an id we did not send; nothing to retry

@@ -181,11 +181,21 @@ func TestAckBatcherRetriesOnlyFailedEntries(t *testing.T) {
 		return out, nil
 	}
 	b, _ := newTestBatcher(t, rec, sink, time.Hour, 3) // close flushes all in one batch
+	var mu sync.Mutex
+	var succeeded []string
 	for _, e := range entries(4) {
+		e.done = func() { // e.g. deleting the message's S3 payload
+			mu.Lock()
+			succeeded = append(succeeded, e.messageID)
+			mu.Unlock()
+		}
 		b.add(e)
 	}
 	b.close()
 	calls := rec.waitCalls(t, 1)
+	mu.Lock()
+	assert.Equal(t, []string{"m0", "m1"}, succeeded, "done runs once per entry SQS accepted, also after retries; never for one that failed")
+	mu.Unlock()
 	var ids [][]string
 	for _, c := range calls {
 		var row []string

@@ -17,6 +17,11 @@ type Delivery struct {
 	ReceiveCount int
 	// GroupID is its MessageGroupId, empty for messages without one.
 	GroupID string
+	// AfterDelete, when the handle function sets it, runs once SQS has
+	// confirmed the message's deletion (in the ack sender, after the batch
+	// call): e.g. to delete the message's payload from S3. It does not run
+	// when the delete failed for good, since the message comes back.
+	AfterDelete func()
 
 	queueURL string
 	hb       hbState

@@ -256,7 +256,7 @@ func (e *Engine) finish(d *Delivery, o outcome) {
 	e.hb.stop(d)
 	switch o {
 	case outcomeDelete:
-		e.deletes.add(ackEntry{messageID: d.id(), receipt: d.receipt()})
+		e.deletes.add(ackEntry{messageID: d.id(), receipt: d.receipt(), done: d.AfterDelete})
 		e.deleted.Add(1)
 	case outcomeNack:
 		vis := e.cfg.Nack.nackVisibility(d.ReceiveCount)
