@@ -10,6 +10,13 @@
 // subscriber runs. Provision creates a topic, its queues, dead-letter queues,
 // subscriptions and queue policies idempotently.
 //
+// A QueuePublisher sends the same envelopes straight to SQS queues, with no
+// topic (ProvisionQueue creates such a queue). With a PayloadStore (package
+// s3offload, a nested module, keeps them in S3) bodies too large for a
+// message travel outside it, as a pointer in the format of the AWS Extended
+// Client Libraries; the Subscriber fetches them, retrying a failed fetch
+// like a handler error, and deletes each after its message.
+//
 // # Delivery semantics
 //
 // Delivery is at least once, and nothing is lost silently:
@@ -56,6 +63,12 @@
 // message's heartbeat stops before its delete, nack or release is queued.
 // The engine knows nothing of the Subscriber: it is given a handle function
 // (decode, route, run the handler), a logger and an error callback.
+//
+// Publisher and QueuePublisher share one batcher, which coalesces
+// concurrent sends to a destination by group commit; a batchSender per
+// service (SNS: Publish and PublishBatch; SQS: SendMessage and
+// SendMessageBatch) makes its requests. Both validate with prepare before
+// any request.
 //
 // # Errors
 //
