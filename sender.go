@@ -31,6 +31,21 @@ type batchEntryOutcome struct {
 	senderFault    bool
 }
 
+// outcomesOf lists a batch response's entries: successes and failures,
+// through the accessors of the service's types.
+func outcomesOf[S, F any](successful []S, failed []F, ok func(S) batchEntryOutcome, fail func(F) batchEntryOutcome) []batchEntryOutcome {
+	out := make([]batchEntryOutcome, 0, len(successful)+len(failed))
+	for _, e := range successful {
+		out = append(out, ok(e))
+	}
+	for _, f := range failed {
+		o := fail(f)
+		o.failed = true
+		out = append(out, o)
+	}
+	return out
+}
+
 // batchResults maps a batch response to one result per message: entry ids
 // are the messages' indexes. A message the response does not answer, or
 // answers twice, gets an error.

@@ -45,12 +45,12 @@ func (s snsSender) sendBatch(ctx context.Context, arn string, ms []*outMessage) 
 	if err != nil {
 		return failAll(arn, ms, err)
 	}
-	outcomes := make([]batchEntryOutcome, 0, len(out.Successful)+len(out.Failed))
-	for _, e := range out.Successful {
-		outcomes = append(outcomes, batchEntryOutcome{id: e.Id, messageID: e.MessageId, sequenceNumber: e.SequenceNumber})
-	}
-	for _, f := range out.Failed {
-		outcomes = append(outcomes, batchEntryOutcome{id: f.Id, failed: true, code: f.Code, message: f.Message, senderFault: f.SenderFault})
-	}
+	outcomes := outcomesOf(out.Successful, out.Failed,
+		func(e types.PublishBatchResultEntry) batchEntryOutcome {
+			return batchEntryOutcome{id: e.Id, messageID: e.MessageId, sequenceNumber: e.SequenceNumber}
+		},
+		func(f types.BatchResultErrorEntry) batchEntryOutcome {
+			return batchEntryOutcome{id: f.Id, code: f.Code, message: f.Message, senderFault: f.SenderFault}
+		})
 	return batchResults(arn, ms, outcomes)
 }

@@ -48,13 +48,13 @@ func (s sqsSender) sendBatch(ctx context.Context, queueURL string, ms []*outMess
 	if err != nil {
 		return failAll(queueURL, ms, err)
 	}
-	outcomes := make([]batchEntryOutcome, 0, len(out.Successful)+len(out.Failed))
-	for _, e := range out.Successful {
-		outcomes = append(outcomes, batchEntryOutcome{id: e.Id, messageID: e.MessageId, sequenceNumber: e.SequenceNumber})
-	}
-	for _, f := range out.Failed {
-		outcomes = append(outcomes, batchEntryOutcome{id: f.Id, failed: true, code: f.Code, message: f.Message, senderFault: f.SenderFault})
-	}
+	outcomes := outcomesOf(out.Successful, out.Failed,
+		func(e types.SendMessageBatchResultEntry) batchEntryOutcome {
+			return batchEntryOutcome{id: e.Id, messageID: e.MessageId, sequenceNumber: e.SequenceNumber}
+		},
+		func(f types.BatchResultErrorEntry) batchEntryOutcome {
+			return batchEntryOutcome{id: f.Id, code: f.Code, message: f.Message, senderFault: f.SenderFault}
+		})
 	return batchResults(queueURL, ms, outcomes)
 }
 

@@ -24,12 +24,7 @@ func libraryQueueScenarios() []Scenario {
 // closed when the test ends.
 func (e *Env) NewLibraryQueuePublisher(t *testing.T, optFns ...func(*snssqs.PublisherOptions)) *snssqs.QueuePublisher {
 	t.Helper()
-	log := LibraryLogger(t)
-	fns := append([]func(*snssqs.PublisherOptions){func(o *snssqs.PublisherOptions) {
-		o.Logger = log
-		o.Source = librarySource
-	}}, optFns...)
-	p, err := snssqs.NewQueuePublisher(e.SQS, fns...)
+	p, err := snssqs.NewQueuePublisher(e.SQS, libraryPublisherOptions(t, optFns)...)
 	require.NoError(t, err, "NewQueuePublisher")
 	t.Cleanup(func() { assert.NoError(t, p.Close(), "QueuePublisher.Close") })
 	return p

@@ -111,15 +111,20 @@ func (e *Env) Provision(t *testing.T, spec snssqs.TopologySpec) *snssqs.Topology
 // test's logger and librarySource, closed when the test ends.
 func (e *Env) NewLibraryPublisher(t *testing.T, optFns ...func(*snssqs.PublisherOptions)) *snssqs.Publisher {
 	t.Helper()
-	log := LibraryLogger(t)
-	fns := append([]func(*snssqs.PublisherOptions){func(o *snssqs.PublisherOptions) {
-		o.Logger = log
-		o.Source = librarySource
-	}}, optFns...)
-	p, err := snssqs.NewPublisher(e.SNS, fns...)
+	p, err := snssqs.NewPublisher(e.SNS, libraryPublisherOptions(t, optFns)...)
 	require.NoError(t, err, "NewPublisher")
 	t.Cleanup(func() { assert.NoError(t, p.Close(), "Publisher.Close") })
 	return p
+}
+
+// libraryPublisherOptions are the test's logger and the library source,
+// then optFns.
+func libraryPublisherOptions(t *testing.T, optFns []func(*snssqs.PublisherOptions)) []func(*snssqs.PublisherOptions) {
+	log := LibraryLogger(t)
+	return append([]func(*snssqs.PublisherOptions){func(o *snssqs.PublisherOptions) {
+		o.Logger = log
+		o.Source = librarySource
+	}}, optFns...)
 }
 
 // LibrarySubscriber is a running snssqs.Subscriber whose Run is watched by
