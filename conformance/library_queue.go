@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ func libraryQueueScenarios() []Scenario {
 	return []Scenario{
 		{Name: "Library/QueuePublisher/Standard", Run: libraryQueueStandard},
 		{Name: "Library/QueuePublisher/FIFO", Run: libraryQueueFIFO},
+		{Name: "Library/LargePayload", Run: libraryLargePayload},
 	}
 }
 
@@ -159,4 +161,108 @@ func libraryQueueFIFO(t *testing.T, e *Env) {
 		assert.Equal(t, h.Event.(seqEvent).Group, h.Msg.MessageGroupID)
 		assert.Equal(t, h.Msg.ID, h.Msg.DeduplicationID, "the deduplication id is the envelope id")
 	}
+}
+
+// memPayloads is a PayloadStore in memory, so that the SNS and SQS side of
+// payload offloading runs on any target; package s3offload tests S3 itself.
+type memPayloads struct {
+	mu      sync.Mutex
+	objects map[string][]byte
+	n       int
+}
+
+func (s *memPayloads) Put(_ context.Context, b []byte) (snssqs.PayloadPointer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n++
+	key := fmt.Sprint("payload-", s.n)
+	s.objects[key] = append([]byte(nil), b...)
+	return snssqs.PayloadPointer{Bucket: "conformance", Key: key}, nil
+}
+
+func (s *memPayloads) Get(_ context.Context, p snssqs.PayloadPointer) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.objects[p.Key]
+	if !ok {
+		return nil, fmt.Errorf("no payload %s", p.Key)
+	}
+	return b, nil
+}
+
+func (s *memPayloads) Delete(_ context.Context, p snssqs.PayloadPointer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.objects, p.Key)
+	return nil
+}
+
+func (s *memPayloads) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.objects)
+}
+
+// Publisher with a PayloadStore → topic → a notification queue and a raw
+// queue → Subscribers with the store: an event over SNS's 256 KiB limit
+// travels as a pointer with its ExtendedPayloadSize attribute through SNS
+// and both kinds of delivery, arrives whole, and its payload is deleted once
+// both messages are. (A payload fanned out to two queues must outlive the
+// first reader's delete: with s3offload, KeepObjects and a lifecycle rule;
+// here a store that deletes at the second Delete.)
+func libraryLargePayload(t *testing.T, e *Env) {
+	ctx := e.Context(t)
+	notif, raw := e.Name("lib-big-n"), e.Name("lib-big-r")
+	topo := e.Provision(t, snssqs.TopologySpec{
+		TopicName: e.Name("lib-big"),
+		Queues:    []snssqs.QueueSpec{{Name: notif}, {Name: raw, RawMessageDelivery: true}},
+	})
+	store := &memPayloads{objects: map[string][]byte{}}
+	readers := &countingPayloads{memPayloads: store, readers: 2}
+	rec := NewRecorder()
+	for _, name := range []string{notif, raw} {
+		e.StartSubscriber(t, func(s *snssqs.Subscriber) {
+			_, err := snssqs.HandleFunc(s, topo.Queues[name].URL, typeCardCreated, func(_ context.Context, ev cardCreated, m *snssqs.Message) error {
+				rec.Record(name, m, ev)
+				return nil
+			})
+			require.NoError(t, err)
+		}, func(o *snssqs.SubscriberOptions) { o.PayloadStore = readers })
+	}
+	pub := e.NewLibraryPublisher(t, func(o *snssqs.PublisherOptions) { o.PayloadStore = store })
+	big := cardCreated{CardID: strings.Repeat("c", 300<<10), Amount: 7}
+	_, err := pub.Publish(ctx, topo.TopicARN, typeCardCreated, big)
+	require.NoError(t, err)
+	require.Equal(t, 1, store.len(), "the payload went to the store")
+
+	got := rec.AwaitN(ctx, t, "the big event on both queues", 2)
+	for _, h := range got {
+		assert.Equal(t, big, h.Event, "%s: the event arrived whole", h.Handler)
+		assert.NotContains(t, h.Msg.Attributes, snssqs.ExtendedPayloadSizeAttribute)
+	}
+	e.QueueDrained(t, topo.Queues[notif].URL)
+	e.QueueDrained(t, topo.Queues[raw].URL)
+	require.Eventually(t, func() bool { return store.len() == 0 }, libraryWait, 50*time.Millisecond, "the payload is deleted after both messages")
+}
+
+// countingPayloads deletes a payload only at its readers-th Delete.
+type countingPayloads struct {
+	*memPayloads
+	mu      sync.Mutex
+	readers int
+	deletes map[string]int
+}
+
+func (c *countingPayloads) Delete(ctx context.Context, p snssqs.PayloadPointer) error {
+	c.mu.Lock()
+	if c.deletes == nil {
+		c.deletes = map[string]int{}
+	}
+	c.deletes[p.Key]++
+	last := c.deletes[p.Key] == c.readers
+	c.mu.Unlock()
+	if !last {
+		return nil
+	}
+	return c.memPayloads.Delete(ctx, p)
 }
