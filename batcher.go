@@ -401,7 +401,7 @@ func (b *batcher) logResult(arn string, qm *queuedMessage, r publishResult) {
 	m := qm.msg
 	if r.err != nil {
 		if qm.ctx.Err() != nil || errors.Is(r.err, context.Canceled) {
-			if pubDebugEnabled(b.log) {
+			if debugEnabled(b.log) {
 				b.log.WithFields(logrus.Fields{"topic": arn, "type": m.eventType, "id": m.id}).
 					WithError(r.err).Debug("snssqs: publish canceled")
 			}
@@ -411,7 +411,7 @@ func (b *batcher) logResult(arn string, qm *queuedMessage, r publishResult) {
 			WithError(r.err).Error("snssqs: publish failed")
 		return
 	}
-	if pubDebugEnabled(b.log) {
+	if debugEnabled(b.log) {
 		b.log.WithFields(logrus.Fields{
 			"topic": arn, "type": m.eventType, "id": m.id, "message_id": r.messageID, "body": m.body,
 		}).Debug("snssqs: published")

@@ -98,8 +98,16 @@ var envelopeKeys = map[string]bool{
 // MarshalJSON encodes the envelope in CloudEvents JSON format. Data is
 // written as the JSON member "data" when the content type is JSON and Data is
 // valid JSON, and base64-encoded as "data_base64" otherwise (binary data, as
-// the CloudEvents JSON format requires).
+// the CloudEvents JSON format requires). An envelope a Subscriber would
+// reject fails with ErrInvalidEvent: SpecVersion other than "1.0", or an
+// empty ID, Source or Type (the CloudEvents required attributes).
 func (e Envelope) MarshalJSON() ([]byte, error) {
+	switch {
+	case e.SpecVersion != SpecVersion:
+		return nil, fmt.Errorf("%w: envelope specversion %q, want %q", ErrInvalidEvent, e.SpecVersion, SpecVersion)
+	case e.ID == "" || e.Source == "" || e.Type == "":
+		return nil, fmt.Errorf("%w: envelope without id, source or type (all are required)", ErrInvalidEvent)
+	}
 	return e.appendJSON(make([]byte, 0, 256+len(e.Data)), false)
 }
 

@@ -201,3 +201,20 @@ func TestMessageDecode(t *testing.T) {
 	m.Data = []byte(`nope`)
 	assert.ErrorIs(t, m.Decode(&v), ErrMalformedMessage)
 }
+
+// json.Marshal of an Envelope missing what CloudEvents requires fails, so
+// it cannot be sent and then dead-lettered by the Subscriber.
+func TestEnvelopeMarshalRequiresCloudEventsAttributes(t *testing.T) {
+	ok := Envelope{SpecVersion: SpecVersion, ID: "1", Source: "s", Type: "t", DataContentType: ContentTypeJSON, Data: []byte(`{}`)}
+	_, err := json.Marshal(ok)
+	require.NoError(t, err)
+	for name, e := range map[string]Envelope{
+		"no specversion": {ID: "1", Source: "s", Type: "t"},
+		"other version":  {SpecVersion: "0.3", ID: "1", Source: "s", Type: "t"},
+		"no id":          {SpecVersion: SpecVersion, Source: "s", Type: "t"},
+		"no type":        {SpecVersion: SpecVersion, ID: "1", Source: "s"},
+	} {
+		_, err := json.Marshal(e)
+		assert.ErrorIs(t, err, ErrInvalidEvent, name)
+	}
+}

@@ -172,12 +172,3 @@ func (p *Publisher) logRejected(topicARN, eventType string, err error) {
 	p.log.WithFields(logrus.Fields{"topic": topicARN, "type": eventType}).
 		WithError(err).Warn("snssqs: publish rejected")
 }
-
-// pubDebugEnabled reports whether l logs at Debug level, so that fields
-// (and message bodies) are only built when they will be written.
-func pubDebugEnabled(l logrus.FieldLogger) bool {
-	if le, ok := l.(interface{ IsLevelEnabled(logrus.Level) bool }); ok {
-		return le.IsLevelEnabled(logrus.DebugLevel)
-	}
-	return true
-}

@@ -808,3 +808,15 @@ func TestPublisherAgainstRealSNS(t *testing.T) {
 type badMarshaler struct{}
 
 func (badMarshaler) MarshalJSON() ([]byte, error) { return []byte(`{"a":`), nil }
+
+// A publisher given a logger entry (log.WithField(...)) at Info level must
+// not build debug fields, the body among them, for every publish: logrus
+// defines IsLevelEnabled on *Logger only.
+func TestDebugEnabledSeesThroughEntries(t *testing.T) {
+	l := logrus.New()
+	l.SetLevel(logrus.InfoLevel)
+	assert.False(t, debugEnabled(l))
+	assert.False(t, debugEnabled(l.WithField("service", "cards")))
+	l.SetLevel(logrus.DebugLevel)
+	assert.True(t, debugEnabled(l.WithField("service", "cards")))
+}

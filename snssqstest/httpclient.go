@@ -20,6 +20,10 @@ import (
 // they stay invisible for a whole visibility timeout. The client gives
 // net/http its own copy of each request body, which the SDK cannot close.
 // Against AWS, network latency keeps the race from happening.
+//
+// Its CloseIdleConnections (of the http.Client, or of the transport)
+// closes the pooled connections, e.g. before a test checks for leaked
+// goroutines.
 func NewHTTPClient() *http.Client {
 	return &http.Client{Transport: ownBodyTransport{next: awshttp.NewBuildableClient().GetTransport()}}
 }
@@ -43,4 +47,12 @@ func (t ownBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	own.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	own.ContentLength = int64(len(b))
 	return t.next.RoundTrip(own)
+}
+
+// CloseIdleConnections closes next's idle connections, so that
+// http.Client.CloseIdleConnections reaches them.
+func (t ownBodyTransport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }

@@ -84,3 +84,8 @@ func TestOwnBodyTransportWithoutBody(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, called)
 }
+
+func TestNewHTTPClientClosesIdleConnections(t *testing.T) {
+	_, ok := NewHTTPClient().Transport.(interface{ CloseIdleConnections() })
+	assert.True(t, ok, "http.Client.CloseIdleConnections reaches the pooled connections")
+}
