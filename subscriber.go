@@ -117,7 +117,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		return ErrAlreadyRunning
 	case stateClosed:
 		s.mu.Unlock()
-		return ErrClosed
+		return fmt.Errorf("%w: subscriber is shut down", ErrClosed)
 	}
 	s.state = stateRunning
 	s.base = context.WithoutCancel(ctx)
@@ -227,7 +227,7 @@ func (s *Subscriber) register(reg *Registration, h Handler) (*Registration, erro
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state == stateClosed {
-		return nil, ErrClosed
+		return nil, fmt.Errorf("%w: subscriber is shut down", ErrClosed)
 	}
 	t, err := s.routes.Load().with(reg, r)
 	if err != nil {
