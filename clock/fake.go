@@ -84,20 +84,7 @@ func (f *Fake) Waiters() int {
 // It reports whether n timers were reached. Tests use it to know that the
 // code under test is waiting before they call Advance.
 func (f *Fake) BlockUntil(n int, done <-chan struct{}) bool {
-	for {
-		f.mu.Lock()
-		if len(f.timers) >= n {
-			f.mu.Unlock()
-			return true
-		}
-		ch := f.changed
-		f.mu.Unlock()
-		select {
-		case <-ch:
-		case <-done:
-			return false
-		}
-	}
+	return f.await(func() bool { return len(f.timers) >= n }, done)
 }
 
 // Created returns how many timers of duration d NewTimer has made. Tests
@@ -111,14 +98,19 @@ func (f *Fake) Created(d time.Duration) int {
 // AwaitCreated blocks until NewTimer has made at least n timers of duration
 // d, or done is closed; it reports whether n were reached.
 func (f *Fake) AwaitCreated(d time.Duration, n int, done <-chan struct{}) bool {
+	return f.await(func() bool { return f.created[d] >= n }, done)
+}
+
+// await blocks until cond, checked under f.mu whenever the timers change,
+// holds, or done is closed; it reports whether cond held.
+func (f *Fake) await(cond func() bool, done <-chan struct{}) bool {
 	for {
 		f.mu.Lock()
-		if f.created[d] >= n {
-			f.mu.Unlock()
+		ok, ch := cond(), f.changed
+		f.mu.Unlock()
+		if ok {
 			return true
 		}
-		ch := f.changed
-		f.mu.Unlock()
 		select {
 		case <-ch:
 		case <-done:
