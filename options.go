@@ -21,6 +21,9 @@ const DefaultSource = "snssqs"
 // PublisherOptions.MaxInFlightBatches.
 const DefaultMaxInFlightBatches = 8
 
+// DefaultPublisherDrainTimeout is the default of PublisherOptions.DrainTimeout.
+const DefaultPublisherDrainTimeout = 30 * time.Second
+
 // minMaxMessageSize is the smallest MaxMessageSize accepted (SQS's smallest
 // configurable maximum message size).
 const minMaxMessageSize = 1024
@@ -65,6 +68,12 @@ type PublisherOptions struct {
 	// parked between requests, to be reused, until Shutdown or Close.
 	// Default: DefaultMaxInFlightBatches (8).
 	MaxInFlightBatches int
+
+	// DrainTimeout bounds Close: how long it waits for queued messages to be
+	// sent and requests in flight to finish before it drops and cancels
+	// them, as Shutdown does when its context ends. Default
+	// DefaultPublisherDrainTimeout (30s).
+	DrainTimeout time.Duration
 
 	// PayloadStore, when set, takes the bodies of messages over
 	// PayloadThreshold (package s3offload: S3), and the message carries a
@@ -123,6 +132,9 @@ func (o PublisherOptions) withDefaults(maxSize int) PublisherOptions {
 	if o.PayloadThreshold == 0 {
 		o.PayloadThreshold = o.MaxMessageSize
 	}
+	if o.DrainTimeout == 0 {
+		o.DrainTimeout = DefaultPublisherDrainTimeout
+	}
 	return o
 }
 
@@ -134,6 +146,9 @@ func (o PublisherOptions) validate(maxSize int) error {
 	}
 	if o.MaxInFlightBatches < 0 {
 		return fmt.Errorf("%w: MaxInFlightBatches %d is negative", ErrInvalidOptions, o.MaxInFlightBatches)
+	}
+	if o.DrainTimeout < 0 {
+		return fmt.Errorf("%w: DrainTimeout %v is negative", ErrInvalidOptions, o.DrainTimeout)
 	}
 	if o.MaxMessageSize < minMaxMessageSize || o.MaxMessageSize > maxSize {
 		return fmt.Errorf("%w: MaxMessageSize %d is outside [%d, %d]", ErrInvalidOptions, o.MaxMessageSize, minMaxMessageSize, maxSize)

@@ -162,10 +162,8 @@ func (p *Publisher) Shutdown(ctx context.Context) error {
 	return p.b.shutdown(ctx)
 }
 
-// Close is Shutdown without a deadline.
-func (p *Publisher) Close() error {
-	return p.b.shutdown(context.Background())
-}
+// Close is Shutdown bounded by PublisherOptions.DrainTimeout.
+func (p *Publisher) Close() error { return closeWithin(p.b, p.opts.DrainTimeout) }
 
 // logRejected logs a message that failed validation.
 func (p *Publisher) logRejected(topicARN, eventType string, err error) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -819,4 +820,31 @@ func TestDebugEnabledSeesThroughEntries(t *testing.T) {
 	assert.False(t, debugEnabled(l.WithField("service", "cards")))
 	l.SetLevel(logrus.DebugLevel)
 	assert.True(t, debugEnabled(l.WithField("service", "cards")))
+}
+
+// Close is bounded like the Subscriber's: after DrainTimeout it cancels the
+// requests in flight and returns, instead of waiting on a stuck endpoint
+// for ever.
+func TestPublisherCloseIsBoundedByDrainTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stuck := &fakeSNS{hook: func(ctx context.Context, _ fakeCall) error {
+			<-ctx.Done() // an endpoint that never answers
+			return ctx.Err()
+		}}
+		p, err := NewPublisher(stuck, func(o *PublisherOptions) { o.DrainTimeout = 5 * time.Second })
+		require.NoError(t, err)
+		published := make(chan error, 1)
+		go func() {
+			_, err := p.Publish(context.Background(), pubTopic, "card.created", 1)
+			published <- err
+		}()
+		synctest.Wait() // the request is in flight
+		start := time.Now()
+		err = p.Close()
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, 5*time.Second, time.Since(start), "Close waited DrainTimeout, no more")
+		assert.Error(t, <-published, "the caller learns its message may not be published")
+	})
+	_, err := NewPublisher(&fakeSNS{}, func(o *PublisherOptions) { o.DrainTimeout = -time.Second })
+	assert.ErrorIs(t, err, ErrInvalidOptions)
 }

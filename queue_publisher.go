@@ -91,8 +91,8 @@ func (p *QueuePublisher) SendBatch(ctx context.Context, queueURL string, entries
 // more than once and concurrently.
 func (p *QueuePublisher) Shutdown(ctx context.Context) error { return p.b.shutdown(ctx) }
 
-// Close is Shutdown without a deadline.
-func (p *QueuePublisher) Close() error { return p.b.shutdown(context.Background()) }
+// Close is Shutdown bounded by PublisherOptions.DrainTimeout.
+func (p *QueuePublisher) Close() error { return closeWithin(p.b, p.opts.DrainTimeout) }
 
 // logRejected logs a message that failed validation.
 func (p *QueuePublisher) logRejected(queueURL, eventType string, err error) {

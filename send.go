@@ -1,6 +1,9 @@
 package snssqs
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // sendOne validates one event for dst, queues it with b for dest (a topic
 // ARN or queue URL) and waits for its result: the body of Publish and Send.
@@ -70,4 +73,11 @@ func sendEntries(ctx context.Context, b *batcher, o *PublisherOptions, dest stri
 		return results, be
 	}
 	return results, nil
+}
+
+// closeWithin shuts b down within d: Close of both publishers.
+func closeWithin(b *batcher, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return b.shutdown(ctx)
 }
