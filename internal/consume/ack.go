@@ -246,21 +246,15 @@ func (b *ackBatcher) sendWithRetries(pending []ackEntry) {
 			continue
 		}
 		var retry []ackEntry
-		failed := make(map[int]bool, len(failures))
-		for _, f := range failures {
-			if f.index >= 0 && f.index < len(pending) {
-				failed[f.index] = true
-			}
-		}
-		for i, e := range pending {
-			if !failed[i] && e.done != nil {
-				e.done()
-			}
-		}
+		var failed map[int]bool // nil (and not allocated) when every entry succeeded
 		for _, f := range failures {
 			if f.index < 0 || f.index >= len(pending) {
 				continue // an id we did not send; nothing to retry
 			}
+			if failed == nil {
+				failed = make(map[int]bool, len(failures))
+			}
+			failed[f.index] = true
 			e := pending[f.index]
 			if last || f.senderFault {
 				b.fail(&AckError{
@@ -270,6 +264,11 @@ func (b *ackBatcher) sendWithRetries(pending []ackEntry) {
 				continue
 			}
 			retry = append(retry, e)
+		}
+		for i, e := range pending {
+			if e.done != nil && !failed[i] {
+				e.done()
+			}
 		}
 		if len(retry) == 0 {
 			return

@@ -145,8 +145,9 @@ func (f *flow) reserve(abort <-chan struct{}, gather time.Duration) int {
 }
 
 // received ends a receive that reserved n places and got messages, taking
-// rtt at time now, and adapts the receives target.
-func (f *flow) received(n, got int, rtt time.Duration, now time.Time) {
+// rtt at time now, and adapts the receives target. It returns the pause the
+// receiver makes before its next receive (fillPauseLocked).
+func (f *flow) received(n, got int, rtt time.Duration, now time.Time) time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	gathering, waiting := f.mayReceiveLocked(false), f.mayReceiveLocked(true)
@@ -168,25 +169,20 @@ func (f *flow) received(n, got int, rtt time.Duration, now time.Time) {
 		}
 	}
 	f.signalLocked(gathering, waiting)
+	return f.fillPauseLocked(n, got)
 }
 
-// fillPause is how long a receiver waits after a receive of n that brought
+// fillPauseLocked is how long a receiver waits after a receive of n that brought
 // got messages, 0 < got < n, before it receives again: the time the measured
 // rate takes to bring the messages missing from a full batch, when that is
 // at most maxFillPause, and none otherwise. A fast stream that the consumer
 // keeps up with is then received from in full batches (requests per message
 // stay at the floor); a slow one is received from at once.
-func (f *flow) fillPause(n, got int) time.Duration {
-	if got == 0 || got >= n {
+func (f *flow) fillPauseLocked(n, got int) time.Duration {
+	if got == 0 || got >= n || f.rate <= 0 {
 		return 0
 	}
-	f.mu.Lock()
-	rate := f.rate
-	f.mu.Unlock()
-	if rate <= 0 {
-		return 0
-	}
-	d := time.Duration(float64(n-got) / rate * float64(time.Second))
+	d := time.Duration(float64(n-got) / f.rate * float64(time.Second))
 	if d > maxFillPause {
 		return 0
 	}

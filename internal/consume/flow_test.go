@@ -236,11 +236,11 @@ func TestFlowBoundUsesLeastRoundTrip(t *testing.T) {
 
 func TestFlowFillPause(t *testing.T) {
 	f := newFlow(10, 100, 10, 8)
-	assert.Zero(t, f.fillPause(10, 5), "no rate measured yet")
+	assert.Zero(t, f.fillPauseLocked(10, 5), "no rate measured yet")
 	f.rate = 4000
-	assert.Equal(t, 1250*time.Microsecond, f.fillPause(10, 5), "5 messages at 4000/s")
-	assert.Zero(t, f.fillPause(10, 10), "a full receive")
-	assert.Zero(t, f.fillPause(10, 0), "an empty receive pauses otherwise")
+	assert.Equal(t, 1250*time.Microsecond, f.fillPauseLocked(10, 5), "5 messages at 4000/s")
+	assert.Zero(t, f.fillPauseLocked(10, 10), "a full receive")
+	assert.Zero(t, f.fillPauseLocked(10, 0), "an empty receive pauses otherwise")
 	f.rate = 100
-	assert.Zero(t, f.fillPause(10, 5), "a slow stream is received from at once: 50 ms is past maxFillPause")
+	assert.Zero(t, f.fillPauseLocked(10, 5), "a slow stream is received from at once: 50 ms is past maxFillPause")
 }

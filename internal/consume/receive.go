@@ -67,12 +67,12 @@ func (e *Engine) receive(ctx context.Context) {
 			msgs = msgs[:n]
 		}
 		now := time.Now()
-		e.flow.received(n, len(msgs), elapsed, now)
+		pause := e.flow.received(n, len(msgs), elapsed, now)
 		e.lastReceive.Store(now.UnixNano())
 		if len(msgs) > 0 {
 			empties = 0
 			e.dispatch(msgs)
-			if d := e.flow.fillPause(n, len(msgs)); d > 0 && !e.pause(d) {
+			if pause > 0 && !e.pause(pause) {
 				return
 			}
 			continue
