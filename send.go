@@ -5,13 +5,23 @@ import (
 	"time"
 )
 
+// prepareToSend validates and builds a message (prepare) and, when its
+// body is over PayloadThreshold, offloads the body to the PayloadStore.
+func prepareToSend(ctx context.Context, o *PublisherOptions, dst destination, eventType string, event any, opts []PublishOption) (*outMessage, error) {
+	m, err := prepare(o, dst, eventType, event, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := offload(ctx, o, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // sendOne validates one event for dst, queues it with b for dest (a topic
 // ARN or queue URL) and waits for its result: the body of Publish and Send.
 func sendOne(ctx context.Context, b *batcher, o *PublisherOptions, dest string, dst destination, eventType string, event any, opts []PublishOption, logRejected func(dest, eventType string, err error)) (string, error) {
-	m, err := prepare(o, dst, eventType, event, opts)
-	if err == nil {
-		err = offload(ctx, o, m)
-	}
+	m, err := prepareToSend(ctx, o, dst, eventType, event, opts)
 	if err != nil {
 		logRejected(dest, eventType, err)
 		return "", err
@@ -36,10 +46,7 @@ func sendEntries(ctx context.Context, b *batcher, o *PublisherOptions, dest stri
 	queued := make([]*queuedMessage, 0, len(entries))
 	index := make([]int, 0, len(entries))
 	for i, e := range entries {
-		m, err := prepare(o, dst, e.EventType, e.Event, e.Options)
-		if err == nil {
-			err = offload(ctx, o, m)
-		}
+		m, err := prepareToSend(ctx, o, dst, e.EventType, e.Event, e.Options)
 		if err != nil {
 			logRejected(dest, e.EventType, err)
 			results[i].Err = err
