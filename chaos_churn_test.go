@@ -62,7 +62,7 @@ func TestChaosChurnBurnsOnlyWhatShutdownHeld(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, name := range []string{"churn-q1", "churn-q2"} {
-		c := &churner{t: t, client: clients.SQS, url: topo.Queues[name].URL, handled: make(map[int]int)}
+		c := &churner{t: t, client: clients.SQS, url: topo.Queues[name].URL, events: n, handled: make(map[int]int), complete: make(chan struct{})}
 		churns = append(churns, c)
 		wg.Add(1)
 		go func() {
@@ -84,9 +84,12 @@ func TestChaosChurnBurnsOnlyWhatShutdownHeld(t *testing.T) {
 	require.NoError(t, pub.Shutdown(shutdownCtx))
 	cancel()
 
-	deadline := time.Now().Add(time.Minute)
-	for !allHandled(churns, n) && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond) // polling a condition, not timing logic
+	deadline := time.After(time.Minute) // the assertions below name what is missing
+	for _, c := range churns {
+		select {
+		case <-c.complete:
+		case <-deadline:
+		}
 	}
 	close(stop)
 	wg.Wait()
@@ -122,23 +125,13 @@ func TestChaosChurnBurnsOnlyWhatShutdownHeld(t *testing.T) {
 	assert.Zero(t, leaked, "goroutines left behind:\n%s", dump)
 }
 
-func allHandled(cs []*churner, n int) bool {
-	for _, c := range cs {
-		c.mu.Lock()
-		done := len(c.handled) == n
-		c.mu.Unlock()
-		if !done {
-			return false
-		}
-	}
-	return true
-}
-
 // churner keeps one subscriber on a queue and replaces it every interval.
 type churner struct {
-	t      *testing.T
-	client *sqs.Client
-	url    string
+	t        *testing.T
+	client   *sqs.Client
+	url      string
+	events   int // published: complete closes once each was handled
+	complete chan struct{}
 
 	mu        sync.Mutex
 	handled   map[int]int // seq -> successful handler returns
@@ -204,6 +197,9 @@ func (c *churner) start() (*churnSub, error) {
 		time.Sleep(time.Duration(ev.Seq%5) * time.Millisecond) // simulated work
 		c.mu.Lock()
 		c.handled[ev.Seq]++
+		if c.handled[ev.Seq] == 1 && len(c.handled) == c.events {
+			close(c.complete)
+		}
 		c.mu.Unlock()
 		return nil
 	})
