@@ -42,6 +42,8 @@ type batcher struct {
 	log         logrus.FieldLogger
 	linger      time.Duration
 	maxInFlight int
+	hook        func(context.Context, PublishRequest) (context.Context, func(PublishRequestDone))
+	stats       publisherCounters
 
 	// base is the parent of every request's cancellation; abort cancels it
 	// when a shutdown's deadline passes.
@@ -67,8 +69,10 @@ type batcher struct {
 // batcher.mu.
 type topicQueue struct {
 	arn        string
+	name       string // the topic or queue name, for hooks
 	fifo       bool
 	head, tail *queuedMessage
+	queued     int // messages between head and tail
 	inFlight   int
 	busy       map[string]struct{} // FIFO groups in an in-flight request
 	lingering  bool                // a linger timer goroutine is running
@@ -116,6 +120,7 @@ func newBatcher(sender batchSender, o PublisherOptions) *batcher {
 		log:         o.Logger,
 		linger:      o.Linger,
 		maxInFlight: o.MaxInFlightBatches,
+		hook:        o.Hooks.Request,
 		base:        base,
 		abort:       abort,
 		topics:      make(map[string]*topicQueue),
@@ -134,7 +139,7 @@ func (b *batcher) isClosed() bool { return b.closedFlag.Load() }
 
 // enqueue queues messages for topic and sends what it can. It fails with
 // ErrClosed once shutdown has begun.
-func (b *batcher) enqueue(dest string, fifo bool, qms []*queuedMessage) error {
+func (b *batcher) enqueue(dest string, dst destination, qms []*queuedMessage) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -142,7 +147,7 @@ func (b *batcher) enqueue(dest string, fifo bool, qms []*queuedMessage) error {
 	}
 	tq := b.topics[dest]
 	if tq == nil {
-		tq = &topicQueue{arn: dest, fifo: fifo}
+		tq = &topicQueue{arn: dest, name: dst.name, fifo: dst.fifo}
 		b.topics[dest] = tq
 	}
 	now := b.clock.Now()
@@ -316,7 +321,7 @@ func (b *batcher) lingerTimer(tq *topicQueue, d time.Duration) {
 func (b *batcher) send(tq *topicQueue, batch []*queuedMessage) {
 	defer b.wg.Done()
 	for {
-		results := b.request(tq.arn, batch)
+		results := b.request(tq, batch)
 		for i, qm := range batch {
 			b.logResult(tq.arn, qm, results[i]) // before the caller can return
 			qm.done <- results[i]
@@ -384,17 +389,54 @@ func (b *batcher) requestContext(batch []*queuedMessage) (context.Context, conte
 // request sends batch to its destination, a single-message request for one
 // message, a batch request for more, and returns one result per message, in
 // order.
-func (b *batcher) request(dest string, batch []*queuedMessage) []publishResult {
+func (b *batcher) request(tq *topicQueue, batch []*queuedMessage) []publishResult {
 	ctx, cancel := b.requestContext(batch)
 	defer cancel()
+	var done func(PublishRequestDone)
+	var start time.Time
+	if b.hook != nil {
+		ctx, done = b.hookRequest(ctx, tq, batch)
+		start = time.Now()
+	}
+	b.stats.requests.Add(1)
+	b.stats.inFlight.Add(1)
+	var results []publishResult
+	var err error
 	if len(batch) == 1 {
-		return []publishResult{b.sender.sendOne(ctx, dest, batch[0].msg)}
+		results = []publishResult{b.sender.sendOne(ctx, tq.arn, batch[0].msg)}
+		err = results[0].err
+	} else {
+		ms := make([]*outMessage, len(batch))
+		for i, qm := range batch {
+			ms[i] = qm.msg
+		}
+		results, err = b.sender.sendBatch(ctx, tq.arn, ms)
 	}
-	ms := make([]*outMessage, len(batch))
+	b.stats.inFlight.Add(-1)
+	failed := 0
+	for _, r := range results {
+		if r.err != nil {
+			failed++
+		}
+	}
+	b.stats.published.Add(uint64(len(results) - failed))
+	b.stats.failed.Add(uint64(failed))
+	if done != nil {
+		done(PublishRequestDone{Duration: time.Since(start), Failed: failed, Err: err})
+	}
+	return results
+}
+
+// hookRequest calls the Request hook for a request of batch.
+func (b *batcher) hookRequest(ctx context.Context, tq *topicQueue, batch []*queuedMessage) (context.Context, func(PublishRequestDone)) {
+	ctxs := make([]context.Context, len(batch))
 	for i, qm := range batch {
-		ms[i] = qm.msg
+		ctxs[i] = qm.ctx
 	}
-	return b.sender.sendBatch(ctx, dest, ms)
+	return b.hook(ctx, PublishRequest{
+		Service: b.sender.service(), Destination: tq.arn, DestinationName: tq.name,
+		Batch: len(batch) > 1, Messages: ctxs,
+	})
 }
 
 func (b *batcher) logResult(arn string, qm *queuedMessage, r publishResult) {
@@ -485,6 +527,7 @@ func (tq *topicQueue) push(qm *queuedMessage) {
 		tq.head = qm
 	}
 	tq.tail = qm
+	tq.queued++
 }
 
 // remove unlinks qm from the queue.
@@ -500,6 +543,7 @@ func (tq *topicQueue) remove(qm *queuedMessage) {
 		tq.tail = qm.prev
 	}
 	qm.prev, qm.next = nil, nil
+	tq.queued--
 }
 
 func stringOrNil(s string) *string {

@@ -223,13 +223,18 @@ func DecodeSQSMessage(queueURL string, m types.Message) (*Message, error) {
 // receivedSystemAttributes lists the SQS message system attributes the
 // subscriber asks for: those decodeSQSMessage reads, and no more, since each
 // one is encoded, sent and decoded again for every message received.
-func receivedSystemAttributes() []types.MessageSystemAttributeName {
-	return []types.MessageSystemAttributeName{
+// AWSTraceHeader is asked for only when trace is set (a Propagator reads it).
+func receivedSystemAttributes(trace bool) []types.MessageSystemAttributeName {
+	names := []types.MessageSystemAttributeName{
 		types.MessageSystemAttributeNameApproximateReceiveCount,
 		types.MessageSystemAttributeNameSentTimestamp,
 		types.MessageSystemAttributeNameMessageGroupId,
 		types.MessageSystemAttributeNameMessageDeduplicationId,
 	}
+	if trace {
+		names = append(names, types.MessageSystemAttributeNameAWSTraceHeader)
+	}
+	return names
 }
 
 // decodeSQSMessage turns a received SQS message into a Message. It unwraps
@@ -269,11 +274,12 @@ func decodeReceived(queueURL string, sm types.Message, allowed map[string]struct
 	if v, err := strconv.Atoi(sys[string(types.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil {
 		m.ReceiveCount = v
 	}
-	if v, err := strconv.ParseInt(sys[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
-		m.SentAt = time.UnixMilli(v).UTC()
+	if t, ok := sentTimestamp(sys); ok {
+		m.SentAt = t
 	}
 	m.MessageGroupID = sys[string(types.MessageSystemAttributeNameMessageGroupId)]
 	m.DeduplicationID = sys[string(types.MessageSystemAttributeNameMessageDeduplicationId)]
+	m.AWSTraceHeader = sys[string(types.MessageSystemAttributeNameAWSTraceHeader)]
 	if len(sm.MessageAttributes) > 0 {
 		m.Attributes = make(map[string]Attribute, len(sm.MessageAttributes))
 		for k, v := range sm.MessageAttributes {
@@ -363,4 +369,13 @@ func decodeEnvelope(m *Message, body []byte, keys map[string]json.RawMessage) er
 	m.ID, m.Type, m.Source, m.Subject = e.ID, e.Type, e.Source, e.Subject
 	m.Time, m.DataContentType, m.Data, m.Extensions = e.Time, e.DataContentType, e.Data, e.Extensions
 	return nil
+}
+
+// sentTimestamp reads the SentTimestamp system attribute.
+func sentTimestamp(sys map[string]string) (time.Time, bool) {
+	v, err := strconv.ParseInt(sys[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(v).UTC(), true
 }

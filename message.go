@@ -337,6 +337,10 @@ type Message struct {
 	MessageGroupID string
 	// DeduplicationID is the FIFO deduplication id, if any.
 	DeduplicationID string
+	// AWSTraceHeader is the SQS system attribute of the same name (the X-Ray
+	// trace header), when SQS sent it: it is asked for when
+	// SubscriberOptions.Propagator is set.
+	AWSTraceHeader string
 
 	receiptHandle string
 	payload       *PayloadPointer // where an offloaded payload was fetched from

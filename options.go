@@ -95,6 +95,15 @@ type PublisherOptions struct {
 	// Default: MaxSNSMessageSize (262144) for a Publisher,
 	// MaxSQSMessageSize (1048576) for a QueuePublisher.
 	MaxMessageSize int
+
+	// Propagator, when set, injects the trace context of each publish's
+	// context into the message: the CloudEvents distributed-tracing
+	// extension (traceparent, tracestate) in the envelope. Default nil:
+	// none (an explicit WithExtension("traceparent", ...) still works).
+	Propagator Propagator
+	// Hooks watch every message and request (see PublisherHooks; package
+	// otelsnssqs sets them for OpenTelemetry). Default: none.
+	Hooks PublisherHooks
 }
 
 // programSource returns the base name of the running program, or
@@ -310,6 +319,15 @@ type SubscriberOptions struct {
 	// DrainTimeout bounds the graceful shutdown that Run performs when its
 	// context ends and that Close performs, at least 0. Default 30s.
 	DrainTimeout time.Duration
+
+	// Propagator, when set, extracts each message's trace context (see
+	// Carrier: the CloudEvents traceparent and tracestate extensions,
+	// message attributes, and the SQS system attribute AWSTraceHeader,
+	// which is then asked for) into its handler's context. Default nil.
+	Propagator Propagator
+	// Hooks watch every message and request (see SubscriberHooks; package
+	// otelsnssqs sets them for OpenTelemetry). Default: none.
+	Hooks SubscriberHooks
 }
 
 // DefaultSubscriberOptions returns the options NewSubscriber starts from.

@@ -37,7 +37,7 @@ func (d destination) String() string {
 }
 
 // prepare validates an event and its options and builds the message.
-func prepare(o *PublisherOptions, dst destination, eventType string, event any, opts []PublishOption) (*outMessage, error) {
+func prepare(ctx context.Context, o *PublisherOptions, dst destination, eventType string, event any, opts []PublishOption) (*outMessage, error) {
 	if eventType == "" {
 		return nil, fmt.Errorf("%w: empty event type", ErrInvalidEvent)
 	}
@@ -53,6 +53,9 @@ func prepare(o *PublisherOptions, dst destination, eventType string, event any, 
 		if opt != nil {
 			opt(&c)
 		}
+	}
+	if o.Propagator != nil {
+		o.Propagator.Inject(ctx, publishCarrier{&c})
 	}
 
 	m := &outMessage{eventType: eventType}

@@ -167,6 +167,7 @@ func (p *Publisher) Close() error { return closeWithin(p.b, p.opts.DrainTimeout)
 
 // logRejected logs a message that failed validation.
 func (p *Publisher) logRejected(topicARN, eventType string, err error) {
+	p.b.stats.rejected.Add(1)
 	p.log.WithFields(logrus.Fields{"topic": topicARN, "type": eventType}).
 		WithError(err).Warn("snssqs: publish rejected")
 }

@@ -96,6 +96,7 @@ func (p *QueuePublisher) Close() error { return closeWithin(p.b, p.opts.DrainTim
 
 // logRejected logs a message that failed validation.
 func (p *QueuePublisher) logRejected(queueURL, eventType string, err error) {
+	p.b.stats.rejected.Add(1)
 	p.log.WithFields(logrus.Fields{"queue": queueURL, "type": eventType}).
 		WithError(err).Warn("snssqs: send rejected")
 }

@@ -8,7 +8,7 @@ import (
 // prepareToSend validates and builds a message (prepare) and, when its
 // body is over PayloadThreshold, offloads the body to the PayloadStore.
 func prepareToSend(ctx context.Context, o *PublisherOptions, dst destination, eventType string, event any, opts []PublishOption) (*outMessage, error) {
-	m, err := prepare(o, dst, eventType, event, opts)
+	m, err := prepare(ctx, o, dst, eventType, event, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -21,17 +21,42 @@ func prepareToSend(ctx context.Context, o *PublisherOptions, dst destination, ev
 // sendOne validates one event for dst, queues it with b for dest (a topic
 // ARN or queue URL) and waits for its result: the body of Publish and Send.
 func sendOne(ctx context.Context, b *batcher, o *PublisherOptions, dest string, dst destination, eventType string, event any, opts []PublishOption, logRejected func(dest, eventType string, err error)) (string, error) {
+	var done func(PublishDone)
+	if o.Hooks.Publish != nil {
+		ctx, done = hookPublish(ctx, b, o, dest, dst, eventType)
+	}
 	m, err := prepareToSend(ctx, o, dst, eventType, event, opts)
 	if err != nil {
 		logRejected(dest, eventType, err)
+		endPublish(done, nil, publishResult{err: err})
 		return "", err
 	}
 	qm := newQueuedMessage(ctx, m)
-	if err := b.enqueue(dest, dst.fifo, []*queuedMessage{qm}); err != nil {
+	if err := b.enqueue(dest, dst, []*queuedMessage{qm}); err != nil {
+		endPublish(done, m, publishResult{err: err})
 		return "", err
 	}
 	r := b.wait(ctx, qm)
+	endPublish(done, m, r)
 	return r.messageID, r.err
+}
+
+// hookPublish calls the Publish hook for a message of eventType to dest.
+func hookPublish(ctx context.Context, b *batcher, o *PublisherOptions, dest string, dst destination, eventType string) (context.Context, func(PublishDone)) {
+	return o.Hooks.Publish(ctx, PublishInfo{Service: b.sender.service(), Destination: dest, DestinationName: dst.name, EventType: eventType})
+}
+
+// endPublish calls a Publish hook's done, if any, with m's result; m is
+// nil when the message was rejected before it was built.
+func endPublish(done func(PublishDone), m *outMessage, r publishResult) {
+	if done == nil {
+		return
+	}
+	d := PublishDone{MessageID: r.messageID, Err: r.err}
+	if m != nil {
+		d.EventID = m.id
+	}
+	done(d)
 }
 
 // sendEntries validates entries for dst, queues the valid ones with b for
@@ -45,20 +70,34 @@ func sendEntries(ctx context.Context, b *batcher, o *PublisherOptions, dest stri
 	results := make([]Result, len(entries))
 	queued := make([]*queuedMessage, 0, len(entries))
 	index := make([]int, 0, len(entries))
+	var dones []func(PublishDone) // per entry, when the Publish hook is set
+	if o.Hooks.Publish != nil {
+		dones = make([]func(PublishDone), len(entries))
+	}
 	for i, e := range entries {
-		m, err := prepareToSend(ctx, o, dst, e.EventType, e.Event, e.Options)
+		ectx := ctx
+		if dones != nil {
+			ectx, dones[i] = hookPublish(ctx, b, o, dest, dst, e.EventType)
+		}
+		m, err := prepareToSend(ectx, o, dst, e.EventType, e.Event, e.Options)
 		if err != nil {
 			logRejected(dest, e.EventType, err)
 			results[i].Err = err
+			if dones != nil {
+				endPublish(dones[i], nil, publishResult{err: err})
+			}
 			continue
 		}
-		queued = append(queued, newQueuedMessage(ctx, m))
+		queued = append(queued, newQueuedMessage(ectx, m))
 		index = append(index, i)
 	}
 	if len(queued) > 0 {
-		if err := b.enqueue(dest, dst.fifo, queued); err != nil {
-			for _, i := range index {
+		if err := b.enqueue(dest, dst, queued); err != nil {
+			for j, i := range index {
 				results[i].Err = err
+				if dones != nil {
+					endPublish(dones[i], queued[j].msg, publishResult{err: err})
+				}
 			}
 			queued = nil
 		}
@@ -66,6 +105,9 @@ func sendEntries(ctx context.Context, b *batcher, o *PublisherOptions, dest stri
 	for j, qm := range queued {
 		r := b.wait(ctx, qm)
 		results[index[j]] = Result{MessageID: r.messageID, SequenceNumber: r.sequenceNumber, Err: r.err}
+		if dones != nil {
+			endPublish(dones[index[j]], qm.msg, r)
+		}
 	}
 	var be *BatchError
 	for i, r := range results {

@@ -14,10 +14,13 @@ type batchSender interface {
 	// sendOne sends one message with the single-message API.
 	sendOne(ctx context.Context, dest string, m *outMessage) publishResult
 	// sendBatch sends 2 to MaxPublishBatchEntries messages in one batch
-	// request and returns one result per message, in order.
-	sendBatch(ctx context.Context, dest string, ms []*outMessage) []publishResult
+	// request and returns one result per message, in order, and the
+	// request's error (which each result then wraps).
+	sendBatch(ctx context.Context, dest string, ms []*outMessage) ([]publishResult, error)
 	// maxBatchBytes is the limit on the total size of one batch request.
 	maxBatchBytes() int
+	// service names the service, for hooks.
+	service() Service
 }
 
 // batchEntryOutcome is one entry of a batch response, as SNS and SQS both

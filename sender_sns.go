@@ -14,6 +14,8 @@ type snsSender struct{ client SNSPublishAPI }
 
 var _ batchSender = snsSender{}
 
+func (s snsSender) service() Service { return ServiceSNS }
+
 func (s snsSender) maxBatchBytes() int { return MaxSNSMessageSize }
 
 func (s snsSender) sendOne(ctx context.Context, arn string, m *outMessage) publishResult {
@@ -30,7 +32,7 @@ func (s snsSender) sendOne(ctx context.Context, arn string, m *outMessage) publi
 	return singleResult(arn, m, out.MessageId, out.SequenceNumber, err)
 }
 
-func (s snsSender) sendBatch(ctx context.Context, arn string, ms []*outMessage) []publishResult {
+func (s snsSender) sendBatch(ctx context.Context, arn string, ms []*outMessage) ([]publishResult, error) {
 	entries := make([]types.PublishBatchRequestEntry, len(ms))
 	for i, m := range ms {
 		entries[i] = types.PublishBatchRequestEntry{
@@ -43,7 +45,7 @@ func (s snsSender) sendBatch(ctx context.Context, arn string, ms []*outMessage) 
 	}
 	out, err := s.client.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: &arn, PublishBatchRequestEntries: entries})
 	if err != nil {
-		return failAll(arn, ms, err)
+		return failAll(arn, ms, err), err
 	}
 	outcomes := outcomesOf(out.Successful, out.Failed,
 		func(e types.PublishBatchResultEntry) batchEntryOutcome {
@@ -52,5 +54,5 @@ func (s snsSender) sendBatch(ctx context.Context, arn string, ms []*outMessage) 
 		func(f types.BatchResultErrorEntry) batchEntryOutcome {
 			return batchEntryOutcome{id: f.Id, code: f.Code, message: f.Message, senderFault: f.SenderFault}
 		})
-	return batchResults(arn, ms, outcomes)
+	return batchResults(arn, ms, outcomes), nil
 }

@@ -15,6 +15,8 @@ type sqsSender struct{ client SQSSendAPI }
 
 var _ batchSender = sqsSender{}
 
+func (s sqsSender) service() Service { return ServiceSQS }
+
 func (s sqsSender) maxBatchBytes() int { return MaxSQSMessageSize }
 
 func (s sqsSender) sendOne(ctx context.Context, queueURL string, m *outMessage) publishResult {
@@ -32,7 +34,7 @@ func (s sqsSender) sendOne(ctx context.Context, queueURL string, m *outMessage) 
 	return singleResult(queueURL, m, out.MessageId, out.SequenceNumber, err)
 }
 
-func (s sqsSender) sendBatch(ctx context.Context, queueURL string, ms []*outMessage) []publishResult {
+func (s sqsSender) sendBatch(ctx context.Context, queueURL string, ms []*outMessage) ([]publishResult, error) {
 	entries := make([]types.SendMessageBatchRequestEntry, len(ms))
 	for i, m := range ms {
 		entries[i] = types.SendMessageBatchRequestEntry{
@@ -46,7 +48,7 @@ func (s sqsSender) sendBatch(ctx context.Context, queueURL string, ms []*outMess
 	}
 	out, err := s.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &queueURL, Entries: entries})
 	if err != nil {
-		return failAll(queueURL, ms, err)
+		return failAll(queueURL, ms, err), err
 	}
 	outcomes := outcomesOf(out.Successful, out.Failed,
 		func(e types.SendMessageBatchResultEntry) batchEntryOutcome {
@@ -55,7 +57,7 @@ func (s sqsSender) sendBatch(ctx context.Context, queueURL string, ms []*outMess
 		func(f types.BatchResultErrorEntry) batchEntryOutcome {
 			return batchEntryOutcome{id: f.Id, code: f.Code, message: f.Message, senderFault: f.SenderFault}
 		})
-	return batchResults(queueURL, ms, outcomes)
+	return batchResults(queueURL, ms, outcomes), nil
 }
 
 // sqsAttributes converts validated message attributes to SQS's type.

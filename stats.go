@@ -1,6 +1,7 @@
 package snssqs
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/snssqs/snssqs/internal/consume"
@@ -62,3 +63,50 @@ func addStats(a, b consume.Stats) consume.Stats {
 	}
 	return a
 }
+
+// PublisherStats are a Publisher's or QueuePublisher's counters, since it
+// was created, and gauges, now: cheap to read, for health checks and tests.
+type PublisherStats struct {
+	// Published counts messages SNS or SQS accepted.
+	Published uint64
+	// Failed counts messages whose request failed or whose batch entry
+	// was rejected.
+	Failed uint64
+	// Rejected counts messages that failed validation (no request made).
+	Rejected uint64
+	// Requests counts Publish, PublishBatch, SendMessage and
+	// SendMessageBatch requests made.
+	Requests uint64
+	// Queued is the number of messages waiting for a request now.
+	Queued int
+	// InFlightRequests is the number of requests in flight now.
+	InFlightRequests int
+	// Closed reports that shutdown has begun.
+	Closed bool
+}
+
+// publisherCounters are a batcher's counters.
+type publisherCounters struct {
+	published, failed, rejected, requests atomic.Uint64
+	inFlight                              atomic.Int64
+}
+
+// statsNow returns the batcher's counters and gauges.
+func (b *batcher) statsNow() PublisherStats {
+	st := PublisherStats{
+		Published: b.stats.published.Load(), Failed: b.stats.failed.Load(), Rejected: b.stats.rejected.Load(),
+		Requests: b.stats.requests.Load(), InFlightRequests: int(b.stats.inFlight.Load()), Closed: b.isClosed(),
+	}
+	b.mu.Lock()
+	for _, tq := range b.topics {
+		st.Queued += tq.queued
+	}
+	b.mu.Unlock()
+	return st
+}
+
+// Stats returns the publisher's counters and gauges.
+func (p *Publisher) Stats() PublisherStats { return p.b.statsNow() }
+
+// Stats returns the queue publisher's counters and gauges.
+func (p *QueuePublisher) Stats() PublisherStats { return p.b.statsNow() }

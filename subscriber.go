@@ -261,7 +261,16 @@ func (s *Subscriber) unregister(reg *Registration) {
 // Subscriber runs it in.
 type poller struct {
 	engine *consume.Engine
+	queue  *queueInfo
 	done   chan struct{} // closed when the engine's Run returned
+}
+
+// queueInfo is what the Subscriber learns of a queue it consumes.
+type queueInfo struct {
+	url string
+	// maxReceive is the redrive policy's maxReceiveCount, read before the
+	// engine runs when hooks want it; 0 when unknown.
+	maxReceive atomic.Int64
 }
 
 // stop begins the engine's graceful stop.
@@ -269,11 +278,16 @@ func (p *poller) stop() { p.engine.Stop() }
 
 // startPollerLocked starts consuming queueURL; s.mu must be held.
 func (s *Subscriber) startPollerLocked(queueURL string) {
-	p := &poller{engine: consume.New(s.engineConfig(queueURL)), done: make(chan struct{})}
+	q := &queueInfo{url: queueURL}
+	p := &poller{engine: consume.New(s.engineConfig(q)), queue: q, done: make(chan struct{})}
 	s.pollers[queueURL] = p
 	s.live++
+	ctx := s.handlerCtx
 	go func() {
-		p.engine.Run(s.handlerCtx)
+		if s.opts.Hooks.Received != nil || s.opts.Hooks.Handle != nil {
+			q.maxReceive.Store(int64(s.maxReceiveCount(ctx, queueURL)))
+		}
+		p.engine.Run(ctx)
 		close(p.done)
 		s.pollerExited(p)
 	}()

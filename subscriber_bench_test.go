@@ -56,7 +56,7 @@ func BenchmarkDecodeDispatch(b *testing.B) {
 	// What Run sets up, without the engines.
 	s.handlerCtx, s.abandonAll = context.WithCancel(context.Background())
 	defer s.abandonAll()
-	handle := s.handleFunc(queueA)
+	handle := s.handleFunc(&queueInfo{url: queueA})
 
 	body := snsBody(b, topicA, envelopeBody(b, "card.created", cardCreated{ID: "c1", Amount: 42}), map[string]snsAttribute{
 		"ce_type": {Type: "String", Value: "card.created"},

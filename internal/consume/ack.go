@@ -109,6 +109,8 @@ type ackBatcher struct {
 	fail func(*AckError)
 	// base carries values (not cancellation) into batch calls.
 	base context.Context
+	// observe, when set (before start), is told about each batch call.
+	observe func(Request)
 
 	mu      sync.Mutex
 	batch   []ackEntry // pending, fewer than maxAckBatch
@@ -234,8 +236,12 @@ func (b *ackBatcher) sendWithRetries(pending []ackEntry) {
 	for attempt := 0; ; attempt++ {
 		last := attempt >= b.retries
 		ctx, cancel := context.WithTimeout(b.base, ackCallTimeout)
+		start := time.Now()
 		failures, err := b.send(ctx, pending)
 		cancel()
+		if b.observe != nil {
+			b.observeCall(len(pending), len(failures), time.Since(start), err)
+		}
 		if err != nil {
 			if last {
 				for _, e := range pending {
@@ -275,6 +281,15 @@ func (b *ackBatcher) sendWithRetries(pending []ackEntry) {
 		}
 		pending = retry
 	}
+}
+
+// observeCall reports one batch call of n entries, failed of them
+// rejected, to the observer.
+func (b *ackBatcher) observeCall(n, failed int, elapsed time.Duration, err error) {
+	if err != nil {
+		failed = n
+	}
+	b.observe(Request{Op: b.op, Entries: n, Messages: n - failed, Failed: failed, Duration: elapsed, Err: err})
 }
 
 // batchEntryID is the id of the i-th entry of a batch call.

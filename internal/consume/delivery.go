@@ -22,6 +22,9 @@ type Delivery struct {
 	// call): e.g. to delete the message's payload from S3. It does not run
 	// when the delete failed for good, since the message comes back.
 	AfterDelete func()
+	// OnFinish, when the handle function sets it, is called when the
+	// message ends in the engine's finish, with how it ended.
+	OnFinish func(Finish)
 
 	queueURL string
 	hb       hbState

@@ -66,6 +66,8 @@ type Config struct {
 	// MessageAttributeNames and SystemAttributeNames are asked for with each receive.
 	MessageAttributeNames []string
 	SystemAttributeNames  []types.MessageSystemAttributeName
+	// Observer is told about messages and requests; optional.
+	Observer Observer
 }
 
 // Stats are an engine's counters and gauges.
@@ -132,6 +134,9 @@ func (e *Engine) Run(ctx context.Context) {
 	e.deletes = newAckBatcher(base, OpDelete, e.cfg.QueueURL, deleteSender(e.cfg.Client, e.cfg.QueueURL), e.cfg.Clock, e.cfg.AckFlushInterval, e.cfg.AckRetries, e.ackFailed)
 	e.visibility = newAckBatcher(base, OpVisibility, e.cfg.QueueURL, visibilitySender(e.cfg.Client, e.cfg.QueueURL), e.cfg.Clock, e.cfg.AckFlushInterval, e.cfg.AckRetries, e.ackFailed)
 	e.hb = newHeartbeat(base, &e.cfg, e.heartbeatFailed)
+	if e.cfg.Observer.Request != nil {
+		e.deletes.observe, e.visibility.observe, e.hb.observe = e.observeRequest, e.observeRequest, e.observeRequest
+	}
 	e.deletes.start()
 	e.visibility.start()
 	closing, hbDone := make(chan struct{}), make(chan struct{})
@@ -254,6 +259,7 @@ const (
 // then queues its delete or visibility change and frees its place.
 func (e *Engine) finish(d *Delivery, o outcome) {
 	e.hb.stop(d)
+	var f Finish
 	switch o {
 	case outcomeDelete:
 		e.deletes.add(ackEntry{messageID: d.id(), receipt: d.receipt(), done: d.AfterDelete})
@@ -263,12 +269,21 @@ func (e *Engine) finish(d *Delivery, o outcome) {
 		e.visibility.add(ackEntry{messageID: d.id(), receipt: d.receipt(), visibility: vis})
 		e.nacked.Add(1)
 		e.cfg.Logger.WithFields(d.logFields()).WithField("retry_in_seconds", vis).Debug("snssqs: message nacked")
+		f = Finish{Kind: FinishNacked, Visibility: time.Duration(vis) * time.Second}
 	case outcomeRelease:
 		e.visibility.add(ackEntry{messageID: d.id(), receipt: d.receipt()})
 		e.released.Add(1)
+		f = Finish{Kind: FinishReleased, AtStop: e.stopping()}
 	case outcomeAbandon:
 		e.abandoned.Add(1)
 		e.cfg.Logger.WithFields(d.logFields()).Warn("snssqs: handler abandoned at shutdown; the message will be redelivered after its visibility timeout")
+		f = Finish{Kind: FinishAbandoned}
+	}
+	if d.OnFinish != nil {
+		d.OnFinish(f)
+	}
+	if fn := e.cfg.Observer.Finished; fn != nil {
+		fn(d, f)
 	}
 	e.flow.done(1)
 }

@@ -33,6 +33,7 @@ type heartbeat struct {
 	log        logrus.FieldLogger
 	fail       func(*AckError)
 	base       context.Context // values for the calls; never canceled
+	observe    func(Request)   // when set (before run), told about each call
 
 	mu         sync.Mutex
 	head, tail *Delivery     // held messages in order of due time
@@ -215,8 +216,19 @@ func (h *heartbeat) send(ds []*Delivery, again []bool) {
 		}
 	}
 	ctx, cancel := context.WithTimeout(h.base, ackCallTimeout)
+	start := time.Now()
 	out, err := h.client.ChangeMessageVisibilityBatch(ctx, in)
 	cancel()
+	if h.observe != nil {
+		r := Request{Op: OpHeartbeat, Entries: len(ds), Duration: time.Since(start), Err: err}
+		if err != nil {
+			r.Failed = len(ds)
+		} else {
+			r.Failed = len(out.Failed)
+		}
+		r.Messages = r.Entries - r.Failed
+		h.observe(r)
+	}
 	for i := range again {
 		again[i] = true
 	}

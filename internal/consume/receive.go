@@ -45,6 +45,13 @@ func (e *Engine) receive(ctx context.Context) {
 		start := time.Now()
 		out, err := e.cfg.Client.ReceiveMessage(ctx, &in)
 		elapsed := time.Since(start)
+		if e.cfg.Observer.Request != nil {
+			r := Request{Op: OpReceive, Entries: n, Duration: elapsed, Err: err}
+			if err == nil {
+				r.Messages = len(out.Messages)
+			}
+			e.observeRequest(r)
+		}
 		if err != nil {
 			e.flow.failed(n)
 			if e.stopping() || ctx.Err() != nil {
@@ -69,6 +76,9 @@ func (e *Engine) receive(ctx context.Context) {
 		now := time.Now()
 		pause := e.flow.received(n, len(msgs), elapsed, now)
 		e.lastReceive.Store(now.UnixNano())
+		if fn := e.cfg.Observer.Flow; fn != nil {
+			fn(e.flow.state())
+		}
 		if len(msgs) > 0 {
 			empties = 0
 			e.dispatch(msgs)
@@ -118,6 +128,11 @@ func (e *Engine) dispatch(msgs []types.Message) {
 	ds := make([]*Delivery, len(msgs))
 	for i, m := range msgs {
 		ds[i] = newDelivery(e.cfg.QueueURL, m)
+	}
+	if fn := e.cfg.Observer.Received; fn != nil {
+		for _, d := range ds {
+			fn(d)
+		}
 	}
 	e.hb.add(ds)
 	e.disp.push(ds)

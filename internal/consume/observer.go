@@ -1,0 +1,75 @@
+package consume
+
+import "time"
+
+// OpReceive names ReceiveMessage requests in Request.Op.
+const OpReceive = "receive"
+
+// Request is one SQS request the engine made, as the Observer sees it.
+type Request struct {
+	// Op is OpReceive, OpDelete, OpVisibility or OpHeartbeat.
+	Op       string
+	QueueURL string
+	// Entries is the number of messages asked for (receives) or of entries
+	// sent (batch calls).
+	Entries int
+	// Messages is the number of messages received (receives); for batch
+	// calls, the entries that succeeded.
+	Messages int
+	// Failed is the number of entries SQS rejected in a successful batch
+	// call; all of them when Err is set.
+	Failed   int
+	Duration time.Duration
+	// Err is the call's error, nil when it returned a response.
+	Err error
+}
+
+// FinishKind is how a message ended.
+type FinishKind int
+
+const (
+	// FinishDeleted: queued for deletion.
+	FinishDeleted FinishKind = iota
+	// FinishNacked: made visible again after Finish.Visibility.
+	FinishNacked
+	// FinishReleased: made visible again at once, unhandled.
+	FinishReleased
+	// FinishAbandoned: its handler was abandoned; it comes back after its
+	// visibility timeout.
+	FinishAbandoned
+)
+
+// Finish describes how a message ended in the engine's finish.
+type Finish struct {
+	Kind FinishKind
+	// Visibility is the nack's delay before the message is visible again.
+	Visibility time.Duration
+	// AtStop reports a release made because the engine was stopping (not
+	// one behind a failed message of its FIFO group).
+	AtStop bool
+}
+
+// Observer is told about an engine's messages and requests. Every field
+// may be nil; the engine checks each before building what it would be
+// given, so an unset Observer costs nothing. Its functions run on the
+// engine's goroutines and must not block.
+type Observer struct {
+	// Received is called for each message received, before it waits for a
+	// worker.
+	Received func(d *Delivery)
+	// Finished is called when a message ends, after Delivery.OnFinish.
+	Finished func(d *Delivery, f Finish)
+	// Request is called when an SQS request returned.
+	Request func(r Request)
+	// Flow is called after each successful receive with the messages in
+	// flight, the receives allowed at once and the prefetch window.
+	Flow func(inFlight, receivers, window int)
+}
+
+// observeRequest reports one request to the observer, if it wants it.
+func (e *Engine) observeRequest(r Request) {
+	if fn := e.cfg.Observer.Request; fn != nil {
+		r.QueueURL = e.cfg.QueueURL
+		fn(r)
+	}
+}
