@@ -132,7 +132,7 @@ func TestHooksCountWhatHappened(t *testing.T) {
 	sub, err := snssqs.NewSubscriber(sqsClient, func(o *snssqs.SubscriberOptions) {
 		o.Hooks = rec.subscriberHooks()
 		o.BackoffMin, o.BackoffMax = 0, 0 // failures come back at once
-		o.WaitTime = time.Second           // Close waits for long polls in progress
+		o.WaitTime = time.Second          // Close waits for long polls in progress
 	})
 	require.NoError(t, err)
 
