@@ -61,6 +61,10 @@ type PublishDone struct {
 	// Err is nil on success: a validation error, the request's error, or
 	// the caller's context error.
 	Err error
+	// Rejected reports a message that failed before any request could
+	// carry it: invalid, too large, its payload not stored, or the
+	// publisher shut down.
+	Rejected bool
 }
 
 // PublishRequest describes one request about to be sent.

@@ -28,16 +28,16 @@ func sendOne(ctx context.Context, b *batcher, o *PublisherOptions, dest string, 
 	m, err := prepareToSend(ctx, o, dst, eventType, event, opts)
 	if err != nil {
 		logRejected(dest, eventType, err)
-		endPublish(done, nil, publishResult{err: err})
+		endPublish(done, nil, publishResult{err: err}, true)
 		return "", err
 	}
 	qm := newQueuedMessage(ctx, m)
 	if err := b.enqueue(dest, dst, []*queuedMessage{qm}); err != nil {
-		endPublish(done, m, publishResult{err: err})
+		endPublish(done, m, publishResult{err: err}, true)
 		return "", err
 	}
 	r := b.wait(ctx, qm)
-	endPublish(done, m, r)
+	endPublish(done, m, r, false)
 	return r.messageID, r.err
 }
 
@@ -47,12 +47,13 @@ func hookPublish(ctx context.Context, b *batcher, o *PublisherOptions, dest stri
 }
 
 // endPublish calls a Publish hook's done, if any, with m's result; m is
-// nil when the message was rejected before it was built.
-func endPublish(done func(PublishDone), m *outMessage, r publishResult) {
+// nil when the message was rejected before it was built, and rejected
+// reports that no request carried it.
+func endPublish(done func(PublishDone), m *outMessage, r publishResult, rejected bool) {
 	if done == nil {
 		return
 	}
-	d := PublishDone{MessageID: r.messageID, Err: r.err}
+	d := PublishDone{MessageID: r.messageID, Err: r.err, Rejected: rejected}
 	if m != nil {
 		d.EventID = m.id
 	}
@@ -84,7 +85,7 @@ func sendEntries(ctx context.Context, b *batcher, o *PublisherOptions, dest stri
 			logRejected(dest, e.EventType, err)
 			results[i].Err = err
 			if dones != nil {
-				endPublish(dones[i], nil, publishResult{err: err})
+				endPublish(dones[i], nil, publishResult{err: err}, true)
 			}
 			continue
 		}
@@ -96,7 +97,7 @@ func sendEntries(ctx context.Context, b *batcher, o *PublisherOptions, dest stri
 			for j, i := range index {
 				results[i].Err = err
 				if dones != nil {
-					endPublish(dones[i], queued[j].msg, publishResult{err: err})
+					endPublish(dones[i], queued[j].msg, publishResult{err: err}, true)
 				}
 			}
 			queued = nil
@@ -106,7 +107,7 @@ func sendEntries(ctx context.Context, b *batcher, o *PublisherOptions, dest stri
 		r := b.wait(ctx, qm)
 		results[index[j]] = Result{MessageID: r.messageID, SequenceNumber: r.sequenceNumber, Err: r.err}
 		if dones != nil {
-			endPublish(dones[index[j]], qm.msg, r)
+			endPublish(dones[index[j]], qm.msg, r, false)
 		}
 	}
 	var be *BatchError
