@@ -43,6 +43,7 @@ type batcher struct {
 	linger      time.Duration
 	maxInFlight int
 	hook        func(context.Context, PublishRequest) (context.Context, func(PublishRequestDone))
+	publishHook func(context.Context, PublishInfo) (context.Context, func(PublishDone))
 	stats       publisherCounters
 
 	// base is the parent of every request's cancellation; abort cancels it
@@ -121,6 +122,7 @@ func newBatcher(sender batchSender, o PublisherOptions) *batcher {
 		linger:      o.Linger,
 		maxInFlight: o.MaxInFlightBatches,
 		hook:        o.Hooks.Request,
+		publishHook: o.Hooks.Publish,
 		base:        base,
 		abort:       abort,
 		topics:      make(map[string]*topicQueue),

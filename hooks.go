@@ -49,13 +49,13 @@ type PublishInfo struct {
 	// invalid).
 	DestinationName string
 	EventType       string
+	// EventID is the envelope id the message will have (WithEventID's, or
+	// a new one from PublisherOptions.NewID).
+	EventID string
 }
 
 // PublishDone is the outcome of one message.
 type PublishDone struct {
-	// EventID is the envelope id; empty when the message was rejected
-	// before its envelope was built.
-	EventID string
 	// MessageID is the id SNS or SQS gave the message, empty on failure.
 	MessageID string
 	// Err is nil on success: a validation error, the request's error, or

@@ -24,6 +24,7 @@ import (
 // told.
 type hookRecorder struct {
 	mu        sync.Mutex
+	infos     []snssqs.PublishInfo
 	published []snssqs.PublishDone
 	requests  []snssqs.PublishRequestDone
 	batched   int // messages in publish requests
@@ -40,7 +41,10 @@ func newHookRecorder() *hookRecorder {
 
 func (r *hookRecorder) publisherHooks() snssqs.PublisherHooks {
 	return snssqs.PublisherHooks{
-		Publish: func(ctx context.Context, _ snssqs.PublishInfo) (context.Context, func(snssqs.PublishDone)) {
+		Publish: func(ctx context.Context, info snssqs.PublishInfo) (context.Context, func(snssqs.PublishDone)) {
+			r.mu.Lock()
+			r.infos = append(r.infos, info)
+			r.mu.Unlock()
 			return ctx, func(d snssqs.PublishDone) {
 				r.mu.Lock()
 				defer r.mu.Unlock()
@@ -187,8 +191,13 @@ func TestHooksCountWhatHappened(t *testing.T) {
 	for _, d := range rec.published {
 		assert.NoError(t, d.Err)
 		assert.NotEmpty(t, d.MessageID)
-		assert.NotEmpty(t, d.EventID)
 	}
+	ids := make(map[string]bool)
+	for _, info := range rec.infos {
+		assert.Equal(t, snssqs.PublishInfo{Service: snssqs.ServiceSNS, Destination: topo.TopicARN, DestinationName: "hooks", EventType: "n", EventID: info.EventID}, info)
+		ids[info.EventID] = true
+	}
+	assert.Len(t, ids, total, "every message has its own event id")
 	assert.Equal(t, total, rec.batched, "messages in publish requests")
 	requests := len(rec.requests)
 	for _, d := range rec.requests {
@@ -403,10 +412,9 @@ func TestPublisherHooksSeeFailures(t *testing.T) {
 	defer rec.mu.Unlock()
 	require.Len(t, rec.published, 2)
 	assert.ErrorIs(t, rec.published[0].Err, cause)
-	assert.NotEmpty(t, rec.published[0].EventID)
+	assert.NotEmpty(t, rec.infos[0].EventID)
 	assert.False(t, rec.published[0].Rejected)
 	assert.ErrorIs(t, rec.published[1].Err, snssqs.ErrInvalidEvent)
-	assert.Empty(t, rec.published[1].EventID)
 	assert.True(t, rec.published[1].Rejected)
 	require.Len(t, rec.requests, 1)
 	assert.ErrorIs(t, rec.requests[0].Err, cause)

@@ -148,13 +148,17 @@ func (e Envelope) appendJSON(dst []byte, dataValid bool) ([]byte, error) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
+			dst = append(dst, ',')
+			dst = appendJSONString(dst, k)
+			dst = append(dst, ':')
+			if s, ok := e.Extensions[k].(string); ok { // traceparent and most others: no reflection
+				dst = appendJSONString(dst, s)
+				continue
+			}
 			v, err := json.Marshal(e.Extensions[k])
 			if err != nil {
 				return nil, fmt.Errorf("%w: extension %q: %w", ErrInvalidEvent, k, err)
 			}
-			dst = append(dst, ',')
-			dst = appendJSONString(dst, k)
-			dst = append(dst, ':')
 			dst = append(dst, v...)
 		}
 	}
@@ -266,7 +270,9 @@ func (e *Envelope) fromRaw(raw map[string]json.RawMessage) error {
 			continue
 		}
 		var x any
-		if err := json.Unmarshal(v, &x); err != nil {
+		if s, ok := unquoteJSON(v); ok { // strings, traceparent among them: no reflection
+			x = s
+		} else if err := json.Unmarshal(v, &x); err != nil {
 			return fmt.Errorf("%w: extension %q: %v", ErrMalformedMessage, clip(k), err)
 		}
 		if out.Extensions == nil {

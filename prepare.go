@@ -36,8 +36,24 @@ func (d destination) String() string {
 	return kind + " " + d.name
 }
 
-// prepare validates an event and its options and builds the message.
-func prepare(ctx context.Context, o *PublisherOptions, dst destination, eventType string, event any, opts []PublishOption) (*outMessage, error) {
+// publishConfigOf applies opts, and gives the envelope its id: the one
+// WithEventID set, or a new one from o.NewID.
+func publishConfigOf(o *PublisherOptions, opts []PublishOption) *publishConfig {
+	c := &publishConfig{}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(c)
+		}
+	}
+	if c.eventID == "" {
+		c.eventID = o.NewID()
+	}
+	return c
+}
+
+// prepare validates an event and its options c (from publishConfigOf) and
+// builds the message.
+func prepare(ctx context.Context, o *PublisherOptions, dst destination, eventType string, event any, c *publishConfig) (*outMessage, error) {
 	if eventType == "" {
 		return nil, fmt.Errorf("%w: empty event type", ErrInvalidEvent)
 	}
@@ -48,18 +64,12 @@ func prepare(ctx context.Context, o *PublisherOptions, dst destination, eventTyp
 	if err != nil {
 		return nil, fmt.Errorf("%w (type %q)", err, eventType)
 	}
-	var c publishConfig
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&c)
-		}
-	}
 	if o.Propagator != nil {
-		o.Propagator.Inject(ctx, publishCarrier{&c})
+		o.Propagator.Inject(ctx, publishCarrier{c})
 	}
 
 	m := &outMessage{eventType: eventType}
-	if err := fifoFields(o, dst, &c, m); err != nil {
+	if err := fifoFields(o, dst, c, m); err != nil {
 		return nil, err
 	}
 	attrs, err := buildAttributes(eventType, c.attributes)
@@ -87,9 +97,7 @@ func prepare(ctx context.Context, o *PublisherOptions, dst destination, eventTyp
 		Extensions:      c.extensions,
 	}
 	if env.ID == "" {
-		if env.ID = o.NewID(); env.ID == "" {
-			return nil, fmt.Errorf("%w: NewID returned an empty id", ErrInvalidEvent)
-		}
+		return nil, fmt.Errorf("%w: NewID returned an empty id", ErrInvalidEvent)
 	}
 	if env.Time.IsZero() {
 		env.Time = o.Clock.Now()
@@ -110,7 +118,7 @@ func prepare(ctx context.Context, o *PublisherOptions, dst destination, eventTyp
 			return nil, err
 		}
 	}
-	if err := delayFields(dst, &c, m); err != nil {
+	if err := delayFields(dst, c, m); err != nil {
 		return nil, err
 	}
 	m.size = messageSize(m.body, attrs)

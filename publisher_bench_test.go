@@ -67,7 +67,7 @@ func BenchmarkEnvelopeEncode(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := prepare(context.Background(), &p.opts, topicDestination(topic), "card.created", benchPayload, opts); err != nil {
+		if _, err := prepare(context.Background(), &p.opts, topicDestination(topic), "card.created", benchPayload, publishConfigOf(&p.opts, opts)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -409,7 +409,7 @@ func TestPublishSizeBoundary(t *testing.T) {
 			attr := WithAttribute("tenant", StringAttribute("acme"))
 			// Find the payload length that makes the message exactly limit
 			// bytes: the size grows one byte per ASCII character.
-			m, err := prepare(context.Background(), &p.opts, topicDestination(TopicARN{Name: "cards"}), "card.created", "", []PublishOption{WithEventID("e"), attr})
+			m, err := prepare(context.Background(), &p.opts, topicDestination(TopicARN{Name: "cards"}), "card.created", "", publishConfigOf(&p.opts, []PublishOption{WithEventID("e"), attr}))
 			require.NoError(t, err)
 			n := limit - m.size
 			publish := func(n int) error {

@@ -7,8 +7,8 @@ import (
 
 // prepareToSend validates and builds a message (prepare) and, when its
 // body is over PayloadThreshold, offloads the body to the PayloadStore.
-func prepareToSend(ctx context.Context, o *PublisherOptions, dst destination, eventType string, event any, opts []PublishOption) (*outMessage, error) {
-	m, err := prepare(ctx, o, dst, eventType, event, opts)
+func prepareToSend(ctx context.Context, o *PublisherOptions, dst destination, eventType string, event any, c *publishConfig) (*outMessage, error) {
+	m, err := prepare(ctx, o, dst, eventType, event, c)
 	if err != nil {
 		return nil, err
 	}
@@ -21,43 +21,39 @@ func prepareToSend(ctx context.Context, o *PublisherOptions, dst destination, ev
 // sendOne validates one event for dst, queues it with b for dest (a topic
 // ARN or queue URL) and waits for its result: the body of Publish and Send.
 func sendOne(ctx context.Context, b *batcher, o *PublisherOptions, dest string, dst destination, eventType string, event any, opts []PublishOption, logRejected func(dest, eventType string, err error)) (string, error) {
+	c := publishConfigOf(o, opts)
 	var done func(PublishDone)
 	if o.Hooks.Publish != nil {
-		ctx, done = hookPublish(ctx, b, o, dest, dst, eventType)
+		ctx, done = hookPublish(ctx, b, dest, dst, eventType, c.eventID)
 	}
-	m, err := prepareToSend(ctx, o, dst, eventType, event, opts)
+	m, err := prepareToSend(ctx, o, dst, eventType, event, c)
 	if err != nil {
 		logRejected(dest, eventType, err)
-		endPublish(done, nil, publishResult{err: err}, true)
+		endPublish(done, publishResult{err: err}, true)
 		return "", err
 	}
 	qm := newQueuedMessage(ctx, m)
 	if err := b.enqueue(dest, dst, []*queuedMessage{qm}); err != nil {
-		endPublish(done, m, publishResult{err: err}, true)
+		endPublish(done, publishResult{err: err}, true)
 		return "", err
 	}
 	r := b.wait(ctx, qm)
-	endPublish(done, m, r, false)
+	endPublish(done, r, false)
 	return r.messageID, r.err
 }
 
 // hookPublish calls the Publish hook for a message of eventType to dest.
-func hookPublish(ctx context.Context, b *batcher, o *PublisherOptions, dest string, dst destination, eventType string) (context.Context, func(PublishDone)) {
-	return o.Hooks.Publish(ctx, PublishInfo{Service: b.sender.service(), Destination: dest, DestinationName: dst.name, EventType: eventType})
+func hookPublish(ctx context.Context, b *batcher, dest string, dst destination, eventType, eventID string) (context.Context, func(PublishDone)) {
+	return b.publishHook(ctx, PublishInfo{Service: b.sender.service(), Destination: dest, DestinationName: dst.name, EventType: eventType, EventID: eventID})
 }
 
-// endPublish calls a Publish hook's done, if any, with m's result; m is
-// nil when the message was rejected before it was built, and rejected
-// reports that no request carried it.
-func endPublish(done func(PublishDone), m *outMessage, r publishResult, rejected bool) {
+// endPublish calls a Publish hook's done, if any, with the message's
+// result; rejected reports that no request carried it.
+func endPublish(done func(PublishDone), r publishResult, rejected bool) {
 	if done == nil {
 		return
 	}
-	d := PublishDone{MessageID: r.messageID, Err: r.err, Rejected: rejected}
-	if m != nil {
-		d.EventID = m.id
-	}
-	done(d)
+	done(PublishDone{MessageID: r.messageID, Err: r.err, Rejected: rejected})
 }
 
 // sendEntries validates entries for dst, queues the valid ones with b for
@@ -77,15 +73,16 @@ func sendEntries(ctx context.Context, b *batcher, o *PublisherOptions, dest stri
 	}
 	for i, e := range entries {
 		ectx := ctx
+		c := publishConfigOf(o, e.Options)
 		if dones != nil {
-			ectx, dones[i] = hookPublish(ctx, b, o, dest, dst, e.EventType)
+			ectx, dones[i] = hookPublish(ctx, b, dest, dst, e.EventType, c.eventID)
 		}
-		m, err := prepareToSend(ectx, o, dst, e.EventType, e.Event, e.Options)
+		m, err := prepareToSend(ectx, o, dst, e.EventType, e.Event, c)
 		if err != nil {
 			logRejected(dest, e.EventType, err)
 			results[i].Err = err
 			if dones != nil {
-				endPublish(dones[i], nil, publishResult{err: err}, true)
+				endPublish(dones[i], publishResult{err: err}, true)
 			}
 			continue
 		}
@@ -94,10 +91,10 @@ func sendEntries(ctx context.Context, b *batcher, o *PublisherOptions, dest stri
 	}
 	if len(queued) > 0 {
 		if err := b.enqueue(dest, dst, queued); err != nil {
-			for j, i := range index {
+			for _, i := range index {
 				results[i].Err = err
 				if dones != nil {
-					endPublish(dones[i], queued[j].msg, publishResult{err: err}, true)
+					endPublish(dones[i], publishResult{err: err}, true)
 				}
 			}
 			queued = nil
@@ -107,7 +104,7 @@ func sendEntries(ctx context.Context, b *batcher, o *PublisherOptions, dest stri
 		r := b.wait(ctx, qm)
 		results[index[j]] = Result{MessageID: r.messageID, SequenceNumber: r.sequenceNumber, Err: r.err}
 		if dones != nil {
-			endPublish(dones[index[j]], qm.msg, r, false)
+			endPublish(dones[index[j]], r, false)
 		}
 	}
 	var be *BatchError

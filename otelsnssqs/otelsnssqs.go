@@ -25,9 +25,10 @@ const ScopeName = "github.com/snssqs/snssqs/otelsnssqs"
 type Option func(*config)
 
 type config struct {
-	tp   trace.TracerProvider
-	mp   metric.MeterProvider
-	prop propagation.TextMapPropagator
+	tp        trace.TracerProvider
+	mp        metric.MeterProvider
+	prop      propagation.TextMapPropagator
+	exemplars bool
 }
 
 // WithTracerProvider sets the TracerProvider. Default: otel.GetTracerProvider().
@@ -47,6 +48,15 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(c *config) { c.prop = p }
 }
 
+// WithExemplars records measurements with the context of the message's
+// span, so that an SDK with trace-based exemplars (its default) attaches
+// exemplars to them. Default: off, measurements carry no span: in the
+// benchmark's loopback run the exemplars cost 9% more client CPU per
+// message.
+func WithExemplars() Option {
+	return func(c *config) { c.exemplars = true }
+}
+
 // Instrumentation holds the tracer, the instruments and the propagator; its
 // Publisher and Subscriber methods wire them into snssqs options. It is
 // safe for concurrent use and may serve any number of publishers and
@@ -55,7 +65,57 @@ type Instrumentation struct {
 	tracer trace.Tracer
 	prop   snssqs.Propagator
 	m      instruments
-	sets   sync.Map // setKey → attribute.Set
+
+	exemplars  bool
+	attrSlices attrPool
+
+	mu    sync.RWMutex
+	sets  map[setKey]attribute.Set // a typed map: a sync.Map would box every key
+	dests map[destKey]*destination
+}
+
+// mctx is the context a measurement is recorded with: ctx with exemplars,
+// none without.
+func (i *Instrumentation) mctx(ctx context.Context) context.Context {
+	if i.exemplars {
+		return ctx
+	}
+	return context.Background()
+}
+
+// destKey identifies a topic or queue.
+type destKey struct {
+	system attribute.KeyValue
+	name   string
+}
+
+// destination is what the spans of one topic or queue share, built once:
+// their names and start attributes.
+type destination struct {
+	create, send, process          string
+	createAttrs, sendAttrs, pAttrs []attribute.KeyValue
+}
+
+// dest returns the destination name of system, built once.
+func (i *Instrumentation) dest(system attribute.KeyValue, name string) *destination {
+	k := destKey{system, name}
+	i.mu.RLock()
+	d, ok := i.dests[k]
+	i.mu.RUnlock()
+	if ok {
+		return d
+	}
+	dn := semconv.MessagingDestinationName(name)
+	d = &destination{
+		create: "create " + name, send: "send " + name, process: "process " + name,
+		createAttrs: []attribute.KeyValue{system, dn, semconv.MessagingOperationTypeCreate, semconv.MessagingOperationName("create")},
+		sendAttrs:   []attribute.KeyValue{system, dn, semconv.MessagingOperationTypeSend, semconv.MessagingOperationName("send")},
+		pAttrs:      []attribute.KeyValue{system, dn, semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process")},
+	}
+	i.mu.Lock()
+	i.dests[k] = d
+	i.mu.Unlock()
+	return d
 }
 
 // New returns an Instrumentation, creating its instruments with the
@@ -67,15 +127,18 @@ func New(opts ...Option) (*Instrumentation, error) {
 			o(&c)
 		}
 	}
-	m, err := newInstruments(c.mp.Meter(ScopeName))
-	if err != nil {
+	i := &Instrumentation{
+		tracer:    c.tp.Tracer(ScopeName),
+		prop:      propagator{c.prop},
+		exemplars: c.exemplars,
+		sets:      make(map[setKey]attribute.Set),
+		dests:     make(map[destKey]*destination),
+	}
+	var err error
+	if i.m, err = newInstruments(c.mp.Meter(ScopeName), i.attrs); err != nil {
 		return nil, fmt.Errorf("otelsnssqs: creating instruments: %w", err)
 	}
-	return &Instrumentation{
-		tracer: c.tp.Tracer(ScopeName),
-		prop:   propagator{c.prop},
-		m:      m,
-	}, nil
+	return i, nil
 }
 
 // Publisher sets o's Hooks and Propagator: pass it to snssqs.NewPublisher
@@ -123,8 +186,11 @@ type setKey struct {
 
 // attrs returns the attribute set of k, built once.
 func (i *Instrumentation) attrs(k setKey) attribute.Set {
-	if s, ok := i.sets.Load(k); ok {
-		return s.(attribute.Set)
+	i.mu.RLock()
+	s, ok := i.sets[k]
+	i.mu.RUnlock()
+	if ok {
+		return s
 	}
 	kvs := make([]attribute.KeyValue, 0, 5)
 	kvs = append(kvs, k.system, semconv.MessagingDestinationName(k.dest))
@@ -137,8 +203,10 @@ func (i *Instrumentation) attrs(k setKey) attribute.Set {
 	if k.errorType != "" {
 		kvs = append(kvs, semconv.ErrorTypeKey.String(k.errorType))
 	}
-	s := attribute.NewSet(kvs...)
-	i.sets.Store(k, s)
+	s = attribute.NewSet(kvs...)
+	i.mu.Lock()
+	i.sets[k] = s
+	i.mu.Unlock()
 	return s
 }
 
@@ -158,52 +226,79 @@ func errorType(err error) string {
 	return semconv.ErrorTypeOther.Value.AsString()
 }
 
-// instruments are the metrics of New.
+// instruments are the metrics of New. Counts are kept in atomics and
+// reported by observable instruments when metrics are collected (see
+// counter); durations are histograms, recorded per measurement.
 type instruments struct {
-	opDuration messagingconv.ClientOperationDuration
-	sent       messagingconv.ClientSentMessages
-	consumed   messagingconv.ClientConsumedMessages
-	process    messagingconv.ProcessDuration
-	nacked     metric.Int64Counter
-	released   metric.Int64Counter
-	deadLetter metric.Int64Counter
-	inFlight   metric.Int64UpDownCounter
-	extensions metric.Int64Counter
+	opDuration                                                         messagingconv.ClientOperationDuration
+	process                                                            messagingconv.ProcessDuration
+	sent, consumed, nacked, released, deadLetter, extensions, inFlight *counter
 }
 
 // durationBuckets are the histogram bounds, in seconds, the semantic
 // conventions advise for messaging durations.
 var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
 
-func newInstruments(m metric.Meter) (instruments, error) {
+func newInstruments(m metric.Meter, attrs func(setKey) attribute.Set) (instruments, error) {
 	var in instruments
 	buckets := metric.WithExplicitBucketBoundaries(durationBuckets...)
 	var errs []error
-	collect := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
 	var err error
 	in.opDuration, err = messagingconv.NewClientOperationDuration(m, buckets)
-	collect(err)
-	in.sent, err = messagingconv.NewClientSentMessages(m)
-	collect(err)
-	in.consumed, err = messagingconv.NewClientConsumedMessages(m)
-	collect(err)
+	errs = append(errs, err)
 	in.process, err = messagingconv.NewProcessDuration(m, buckets)
-	collect(err)
-	counter := func(name, desc string) metric.Int64Counter {
-		c, err := m.Int64Counter(name, metric.WithDescription(desc), metric.WithUnit("{message}"))
-		collect(err)
+	errs = append(errs, err)
+	count := func(name, desc string, upDown bool) *counter {
+		c := newCounter(attrs)
+		opts := []metric.Int64ObservableOption{metric.WithDescription(desc), metric.WithUnit("{message}"), metric.WithInt64Callback(c.observe)}
+		if upDown {
+			_, err = m.Int64ObservableUpDownCounter(name, upDownOptions(opts)...)
+		} else {
+			_, err = m.Int64ObservableCounter(name, counterOptions(opts)...)
+		}
+		errs = append(errs, err)
 		return c
 	}
-	in.nacked = counter("snssqs.messages.nacked", "Messages made visible again after a backoff because their handling failed.")
-	in.released = counter("snssqs.messages.released", "Messages made visible again unhandled: at shutdown, or behind a failed message of their FIFO group.")
-	in.deadLetter = counter("snssqs.messages.dead_letter_bound", "Messages not deleted on the delivery at their queue's maxReceiveCount: the redrive policy moves them to the dead-letter queue.")
-	in.extensions = counter("snssqs.heartbeat.extensions", "Visibility extensions of messages held while they wait for or run their handler.")
-	in.inFlight, err = m.Int64UpDownCounter("snssqs.messages.in_flight",
-		metric.WithDescription("Messages received and not yet finished (handled, nacked or released)."), metric.WithUnit("{message}"))
-	collect(err)
+	in.sent = count(messagingconv.ClientSentMessages{}.Name(), messagingconv.ClientSentMessages{}.Description(), false)
+	in.consumed = count(messagingconv.ClientConsumedMessages{}.Name(), messagingconv.ClientConsumedMessages{}.Description(), false)
+	in.nacked = count("snssqs.messages.nacked", "Messages made visible again after a backoff because their handling failed.", false)
+	in.released = count("snssqs.messages.released", "Messages made visible again unhandled: at shutdown, or behind a failed message of their FIFO group.", false)
+	in.deadLetter = count("snssqs.messages.dead_letter_bound", "Messages not deleted on the delivery at their queue's maxReceiveCount: the redrive policy moves them to the dead-letter queue.", false)
+	in.extensions = count("snssqs.heartbeat.extensions", "Visibility extensions of messages held while they wait for or run their handler.", false)
+	in.inFlight = count("snssqs.messages.in_flight", "Messages received and not yet finished (handled, nacked or released).", true)
 	return in, errors.Join(errs...)
+}
+
+func counterOptions(opts []metric.Int64ObservableOption) []metric.Int64ObservableCounterOption {
+	out := make([]metric.Int64ObservableCounterOption, len(opts))
+	for i, o := range opts {
+		out[i] = o
+	}
+	return out
+}
+
+func upDownOptions(opts []metric.Int64ObservableOption) []metric.Int64ObservableUpDownCounterOption {
+	out := make([]metric.Int64ObservableUpDownCounterOption, len(opts))
+	for i, o := range opts {
+		out[i] = o
+	}
+	return out
+}
+
+// attrPool reuses the attribute slices spans are started with: the SDK
+// copies a span's start attributes, so the slice is free once Start returned.
+type attrPool struct{ p sync.Pool }
+
+func (a *attrPool) get() *[]attribute.KeyValue {
+	if s, ok := a.p.Get().(*[]attribute.KeyValue); ok {
+		return s
+	}
+	s := make([]attribute.KeyValue, 0, 8)
+	return &s
+}
+
+func (a *attrPool) put(s *[]attribute.KeyValue) {
+	clear(*s) // drop the strings the attributes hold
+	*s = (*s)[:0]
+	a.p.Put(s)
 }

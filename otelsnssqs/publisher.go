@@ -22,15 +22,14 @@ const (
 // Publisher injects into the message.
 func (i *Instrumentation) publish(ctx context.Context, m snssqs.PublishInfo) (context.Context, func(snssqs.PublishDone)) {
 	sys := system(m.Service)
-	ctx, span := i.tracer.Start(ctx, "create "+m.DestinationName,
-		trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(sys, semconv.MessagingDestinationName(m.DestinationName),
-			semconv.MessagingOperationTypeCreate, semconv.MessagingOperationName("create"),
-			eventTypeKey.String(m.EventType)))
+	dest := i.dest(sys, m.DestinationName)
+	// One attribute slice for all of them (the SDK copies it, so it is
+	// reused).
+	attrs := i.attrSlices.get()
+	*attrs = append(append(*attrs, dest.createAttrs...), eventIDKey.String(m.EventID), eventTypeKey.String(m.EventType))
+	ctx, span := i.tracer.Start(ctx, dest.create, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(*attrs...))
+	i.attrSlices.put(attrs)
 	return ctx, func(d snssqs.PublishDone) {
-		if d.EventID != "" {
-			span.SetAttributes(eventIDKey.String(d.EventID))
-		}
 		if d.MessageID != "" {
 			span.SetAttributes(semconv.MessagingMessageID(d.MessageID))
 		}
@@ -42,7 +41,7 @@ func (i *Instrumentation) publish(ctx context.Context, m snssqs.PublishInfo) (co
 		}
 		span.End()
 		if !d.Rejected { // a message no request carried was never sent
-			i.m.sent.AddSet(ctx, 1, i.attrs(setKey{system: sys, dest: m.DestinationName, op: "send", errorType: et}))
+			i.m.sent.add(setKey{system: sys, dest: m.DestinationName, op: "send", errorType: et}, 1)
 		}
 	}
 }
@@ -51,11 +50,8 @@ func (i *Instrumentation) publish(ctx context.Context, m snssqs.PublishInfo) (co
 // a request of one, a new trace linked to every message's span for a batch.
 func (i *Instrumentation) request(ctx context.Context, r snssqs.PublishRequest) (context.Context, func(snssqs.PublishRequestDone)) {
 	sys := system(r.Service)
-	opts := []trace.SpanStartOption{
-		trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(sys, semconv.MessagingDestinationName(r.DestinationName),
-			semconv.MessagingOperationTypeSend, semconv.MessagingOperationName("send")),
-	}
+	dest := i.dest(sys, r.DestinationName)
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(dest.sendAttrs...)}
 	if r.Batch {
 		links := make([]trace.Link, len(r.Messages))
 		for j, mctx := range r.Messages {
@@ -64,7 +60,7 @@ func (i *Instrumentation) request(ctx context.Context, r snssqs.PublishRequest) 
 		opts = append(opts, trace.WithNewRoot(), trace.WithLinks(links...),
 			trace.WithAttributes(semconv.MessagingBatchMessageCount(len(r.Messages))))
 	}
-	ctx, span := i.tracer.Start(ctx, "send "+r.DestinationName, opts...)
+	ctx, span := i.tracer.Start(ctx, dest.send, opts...)
 	return ctx, func(d snssqs.PublishRequestDone) {
 		et := errorType(d.Err)
 		switch {
@@ -77,7 +73,7 @@ func (i *Instrumentation) request(ctx context.Context, r snssqs.PublishRequest) 
 			span.SetAttributes(failedEntriesKey.Int(d.Failed))
 		}
 		span.End()
-		i.m.opDuration.RecordSet(ctx, d.Duration.Seconds(),
+		i.m.opDuration.RecordSet(i.mctx(ctx), d.Duration.Seconds(),
 			i.attrs(setKey{system: sys, dest: r.DestinationName, op: "send", opType: semconv.MessagingOperationTypeSend, errorType: et}))
 	}
 }

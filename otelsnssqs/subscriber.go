@@ -6,7 +6,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
@@ -21,31 +20,30 @@ func queueName(queueURL string) string {
 	return queueURL[strings.LastIndexByte(queueURL, '/')+1:]
 }
 
-// queueAttrs is the attribute set of a queue's own metrics.
-func (i *Instrumentation) queueAttrs(queueURL string) metric.MeasurementOption {
-	return metric.WithAttributeSet(i.attrs(setKey{system: semconv.MessagingSystemAWSSQS, dest: queueName(queueURL)}))
+// queueKey is the attribute set of a queue's own metrics.
+func queueKey(queueURL string) setKey {
+	return setKey{system: semconv.MessagingSystemAWSSQS, dest: queueName(queueURL)}
 }
 
 func (i *Instrumentation) received(m snssqs.ReceivedMessage) {
-	ctx := context.Background()
-	dest := queueName(m.QueueURL)
-	i.m.consumed.AddSet(ctx, 1, i.attrs(setKey{system: semconv.MessagingSystemAWSSQS, dest: dest, op: "receive"}))
-	i.m.inFlight.Add(ctx, 1, i.queueAttrs(m.QueueURL))
+	k := queueKey(m.QueueURL)
+	i.m.inFlight.add(k, 1)
+	k.op = "receive"
+	i.m.consumed.add(k, 1)
 }
 
 // handle starts a message's consumer span, a child of the trace context
 // extracted from the message; the handler runs in its context.
 func (i *Instrumentation) handle(ctx context.Context, m *snssqs.Message) (context.Context, func(snssqs.HandleDone)) {
-	dest := queueName(m.QueueURL)
-	attrs := []attribute.KeyValue{
-		semconv.MessagingSystemAWSSQS, semconv.MessagingDestinationName(dest),
-		semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process"),
-		semconv.MessagingMessageID(m.SQSMessageID), receiveCountKey.Int(m.ReceiveCount),
-	}
+	queue := queueKey(m.QueueURL)
+	qd := i.dest(queue.system, queue.dest)
+	attrs := i.attrSlices.get()
+	*attrs = append(append(*attrs, qd.pAttrs...), semconv.MessagingMessageID(m.SQSMessageID), receiveCountKey.Int(m.ReceiveCount))
 	if m.IsEnvelope {
-		attrs = append(attrs, eventIDKey.String(m.ID), eventTypeKey.String(m.Type))
+		*attrs = append(*attrs, eventIDKey.String(m.ID), eventTypeKey.String(m.Type))
 	}
-	ctx, span := i.tracer.Start(ctx, "process "+dest, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
+	ctx, span := i.tracer.Start(ctx, qd.process, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(*attrs...))
+	i.attrSlices.put(attrs)
 	return ctx, func(d snssqs.HandleDone) {
 		et := ""
 		if d.Outcome != snssqs.OutcomeDeleted {
@@ -57,25 +55,22 @@ func (i *Instrumentation) handle(ctx context.Context, m *snssqs.Message) (contex
 			span.SetAttributes(semconv.ErrorTypeKey.String(et))
 		}
 		span.End()
-		bg := context.WithoutCancel(ctx)
-		i.m.process.RecordSet(bg, d.Duration.Seconds(),
-			i.attrs(setKey{system: semconv.MessagingSystemAWSSQS, dest: dest, op: "process", opType: semconv.MessagingOperationTypeProcess, errorType: et}))
-		queue := i.queueAttrs(m.QueueURL)
+		i.m.inFlight.add(queue, -1)
+		i.m.process.RecordSet(i.mctx(ctx), d.Duration.Seconds(),
+			i.attrs(setKey{system: queue.system, dest: queue.dest, op: "process", opType: semconv.MessagingOperationTypeProcess, errorType: et}))
 		if !d.Deleted && d.Outcome != snssqs.OutcomeAbandoned && d.Outcome != snssqs.OutcomeReleased {
-			i.m.nacked.Add(bg, 1, queue)
+			i.m.nacked.add(queue, 1)
 		}
 		if d.DeadLetterBound {
-			i.m.deadLetter.Add(bg, 1, queue)
+			i.m.deadLetter.add(queue, 1)
 		}
-		i.m.inFlight.Add(bg, -1, queue)
 	}
 }
 
 func (i *Instrumentation) released(m snssqs.ReleasedMessage) {
-	ctx := context.Background()
-	queue := i.queueAttrs(m.QueueURL)
-	i.m.released.Add(ctx, 1, queue)
-	i.m.inFlight.Add(ctx, -1, queue)
+	queue := queueKey(m.QueueURL)
+	i.m.inFlight.add(queue, -1)
+	i.m.released.add(queue, 1)
 }
 
 // sqsOperations are the operation names and types of a Subscriber's
@@ -91,23 +86,23 @@ var sqsOperations = map[string]struct {
 }
 
 func (i *Instrumentation) sqsRequest(r snssqs.SQSRequest) {
-	ctx := context.Background()
-	dest := queueName(r.QueueURL)
+	queue := queueKey(r.QueueURL)
 	op := sqsOperations[r.Op]
 	et := errorType(r.Err)
-	i.m.opDuration.RecordSet(ctx, r.Duration.Seconds(),
-		i.attrs(setKey{system: semconv.MessagingSystemAWSSQS, dest: dest, op: op.name, opType: op.typ, errorType: et}))
+	i.m.opDuration.RecordSet(context.Background(), r.Duration.Seconds(),
+		i.attrs(setKey{system: queue.system, dest: queue.dest, op: op.name, opType: op.typ, errorType: et}))
 	if r.Op != snssqs.OpExtendVisibility {
 		return
 	}
 	if r.Messages > 0 {
-		i.m.extensions.Add(ctx, int64(r.Messages), i.queueAttrs(r.QueueURL))
+		i.m.extensions.add(queue, int64(r.Messages))
 	}
 	if r.Failed > 0 {
 		if et == "" {
 			et = "entry_failed"
 		}
-		i.m.extensions.Add(ctx, int64(r.Failed),
-			metric.WithAttributeSet(i.attrs(setKey{system: semconv.MessagingSystemAWSSQS, dest: dest, errorType: et})))
+		failed := queue
+		failed.errorType = et
+		i.m.extensions.add(failed, int64(r.Failed))
 	}
 }

@@ -87,7 +87,7 @@ const benchSource = "snssqs-bench"
 
 // allContenders returns the contenders in report order.
 func allContenders() []contender {
-	return []contender{snssqsContender{}, snssqsQueueContender{}, gocloudContender{}, naiveContender{}, batchedContender{}, batchedContender{envelope: true}}
+	return []contender{snssqsContender{}, snssqsContender{otel: true}, snssqsQueueContender{}, gocloudContender{}, naiveContender{}, batchedContender{}, batchedContender{envelope: true}}
 }
 
 // selectContenders returns the contenders named in the comma-separated list.
@@ -107,7 +107,7 @@ func selectContenders(list string) ([]contender, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown contender %q (want snssqs, snssqs-sqs, gocloud, naive, batched, batched-ce)", name)
+			return nil, fmt.Errorf("unknown contender %q (want snssqs, snssqs-otel, snssqs-sqs, gocloud, naive, batched, batched-ce)", name)
 		}
 	}
 	return out, nil

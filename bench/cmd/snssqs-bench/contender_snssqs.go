@@ -13,28 +13,49 @@ import (
 // snssqsContender is this library with the defaults a user would keep: a
 // Publisher whose concurrent Publish calls are coalesced into PublishBatch,
 // and a Subscriber with HandleFunc and default options (Concurrency is set
-// only for the slow-handler run, as a user with slow handlers would).
-type snssqsContender struct{}
+// only for the slow-handler run, as a user with slow handlers would). With
+// otel set (snssqs-otel), both are instrumented by otelsnssqs, tracing every
+// message and recording every metric (see telemetry).
+type snssqsContender struct{ otel bool }
 
-func (snssqsContender) name() string { return "snssqs" }
-func (snssqsContender) description() string {
+func (c snssqsContender) name() string {
+	if c.otel {
+		return "snssqs-otel"
+	}
+	return "snssqs"
+}
+
+func (c snssqsContender) description() string {
+	if c.otel {
+		return "snssqs with otelsnssqs: every message traced (create, send, process spans; W3C trace context in the envelope; batch span processor, always sampled) and every metric recorded"
+	}
 	return "this library, defaults: Publisher.Publish from the publisher goroutines (coalesced into PublishBatch); Subscriber with HandleFunc[T], default options"
 }
 func (snssqsContender) batchSize() int            { return 1 }
 func (snssqsContender) supportsConcurrency() bool { return true }
 
-func (snssqsContender) openPublisher(_ context.Context, cl awsClients, ref queueRef) (publisher, error) {
+func (c snssqsContender) openPublisher(_ context.Context, cl awsClients, ref queueRef) (publisher, error) {
 	topicARN := ref.topicARN
-	p, err := snssqs.NewPublisher(cl.sns, func(o *snssqs.PublisherOptions) { o.Source = benchSource })
+	opts := []func(*snssqs.PublisherOptions){func(o *snssqs.PublisherOptions) { o.Source = benchSource }}
+	var tel *telemetry
+	if c.otel {
+		var err error
+		if tel, err = newTelemetry(); err != nil {
+			return nil, err
+		}
+		opts = append(opts, tel.inst.Publisher)
+	}
+	p, err := snssqs.NewPublisher(cl.sns, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("snssqs.NewPublisher: %w", err)
 	}
-	return &snssqsPublisher{p: p, topicARN: topicARN}, nil
+	return &snssqsPublisher{p: p, topicARN: topicARN, tel: tel}, nil
 }
 
 type snssqsPublisher struct {
 	p        *snssqs.Publisher
 	topicARN string
+	tel      *telemetry // nil without OpenTelemetry
 }
 
 func (p *snssqsPublisher) publish(ctx context.Context, events []benchEvent) error {
@@ -50,17 +71,25 @@ func (p *snssqsPublisher) close(ctx context.Context) error {
 	if err := p.p.Shutdown(ctx); err != nil {
 		return fmt.Errorf("snssqs Publisher.Shutdown: %w", err)
 	}
-	return nil
+	return p.tel.shutdown(ctx)
 }
 
-func (snssqsContender) startConsumer(ctx context.Context, cl awsClients, spec consumerSpec, h handlerFunc) (consumer, error) {
+func (sc snssqsContender) startConsumer(ctx context.Context, cl awsClients, spec consumerSpec, h handlerFunc) (consumer, error) {
 	c := &snssqsConsumer{runDone: make(chan error, 1)}
-	sub, err := snssqs.NewSubscriber(cl.sqs, func(o *snssqs.SubscriberOptions) {
+	var opts []func(*snssqs.SubscriberOptions)
+	if sc.otel {
+		var err error
+		if c.tel, err = newTelemetry(); err != nil {
+			return nil, err
+		}
+		opts = append(opts, c.tel.inst.Subscriber)
+	}
+	sub, err := snssqs.NewSubscriber(cl.sqs, append(opts, func(o *snssqs.SubscriberOptions) {
 		if spec.concurrency > 0 {
 			o.Concurrency = spec.concurrency
 		}
 		o.OnError = c.onError
-	})
+	})...)
 	if err != nil {
 		return nil, fmt.Errorf("snssqs.NewSubscriber: %w", err)
 	}
@@ -76,6 +105,7 @@ func (snssqsContender) startConsumer(ctx context.Context, cl awsClients, spec co
 
 type snssqsConsumer struct {
 	sub     *snssqs.Subscriber
+	tel     *telemetry // nil without OpenTelemetry
 	runDone chan error
 	mu      sync.Mutex
 	errs    int
@@ -116,6 +146,7 @@ func (c *snssqsConsumer) stop(ctx context.Context) error {
 	case <-ctx.Done():
 		err = errors.Join(err, fmt.Errorf("snssqs Subscriber.Run did not return: %w", ctx.Err()))
 	}
+	err = errors.Join(err, c.tel.shutdown(ctx))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.first != nil {

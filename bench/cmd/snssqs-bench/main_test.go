@@ -22,7 +22,8 @@ import (
 )
 
 var summaryRE = regexp.MustCompile(`^summary: vs_gocloud=(\S+) vs_batched=(\S+) requests_per_msg=(\S+) cpu_vs_batched=(\S+) slow_handler_efficiency=(\S+) scaling_100k_vs_1k=(\S+)` +
-	` vs_batched_ce=(\S+) cpu_vs_batched_ce=(\S+) rtt_vs_batched=(\S+) rtt_vs_gocloud=(\S+) rtt_p50_vs_batched=(\S+) rtt50_vs_batched=(\S+) sqs_requests_per_msg=(\S+)$`)
+	` vs_batched_ce=(\S+) cpu_vs_batched_ce=(\S+) rtt_vs_batched=(\S+) rtt_vs_gocloud=(\S+) rtt_p50_vs_batched=(\S+) rtt50_vs_batched=(\S+) sqs_requests_per_msg=(\S+)` +
+	` otel_cpu_vs_snssqs=(\S+) otel_vs_snssqs=(\S+)$`)
 
 // TestQuickRunEndToEnd runs the whole program in -quick mode against an
 // in-process emulator and checks that every contender delivered every
@@ -45,7 +46,8 @@ func TestQuickRunEndToEnd(t *testing.T) {
 	m := summaryRE.FindStringSubmatch(last)
 	require.NotNil(t, m, "last line %q", last)
 	for i, name := range []string{"vs_gocloud", "vs_batched", "requests_per_msg", "cpu_vs_batched", "slow_handler_efficiency", "scaling",
-		"vs_batched_ce", "cpu_vs_batched_ce", "rtt_vs_batched", "rtt_vs_gocloud", "rtt_p50_vs_batched", "rtt50_vs_batched", "sqs_requests_per_msg"} {
+		"vs_batched_ce", "cpu_vs_batched_ce", "rtt_vs_batched", "rtt_vs_gocloud", "rtt_p50_vs_batched", "rtt50_vs_batched", "sqs_requests_per_msg",
+		"otel_cpu_vs_snssqs", "otel_vs_snssqs"} {
 		v, err := strconv.ParseFloat(m[i+1], 64)
 		require.NoError(t, err, name)
 		assert.Greater(t, v, 0.0, name)
@@ -241,7 +243,7 @@ func TestSummaryLineFormat(t *testing.T) {
 		slowIdeal: time.Second,
 		scaling:   []scalingPoint{{n: 1000, res: runResult{throughput: 100}}, {n: 100000, res: runResult{throughput: 90}}},
 	}
-	const noRatios = " vs_batched_ce=NaN cpu_vs_batched_ce=NaN rtt_vs_batched=NaN rtt_vs_gocloud=NaN rtt_p50_vs_batched=NaN rtt50_vs_batched=NaN sqs_requests_per_msg=NaN"
+	const noRatios = " vs_batched_ce=NaN cpu_vs_batched_ce=NaN rtt_vs_batched=NaN rtt_vs_gocloud=NaN rtt_p50_vs_batched=NaN rtt50_vs_batched=NaN sqs_requests_per_msg=NaN otel_cpu_vs_snssqs=NaN otel_vs_snssqs=NaN"
 	assert.Equal(t, "summary: vs_gocloud=3.00 vs_batched=0.75 requests_per_msg=0.250 cpu_vs_batched=1.20 slow_handler_efficiency=0.80 scaling_100k_vs_1k=0.90"+noRatios, summaryLine(r))
 
 	r.throughput["snssqs"] = runResult{throughput: 30, cleanThroughput: 300, reqPerMsg: 0.25, clientCPU: 12 * time.Microsecond}

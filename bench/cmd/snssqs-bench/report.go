@@ -52,6 +52,8 @@ func (r *benchResults) summary(clean bool) summaryFigures {
 		rttVsGocloud:    r.repRatio(kindRTT, "snssqs", "gocloud", thr),
 		rttP50VsBatched: r.repRatio(kindRTT, "snssqs", "batched", p50),
 		rtt50VsBatched:  r.repRatio(kindRTT50, "snssqs", "batched", thr),
+		otelCPUVsLib:    r.repRatio(kindThroughput, "snssqs-otel", "snssqs", cpu),
+		otelVsLib:       r.repRatio(kindThroughput, "snssqs-otel", "snssqs", thr),
 	}
 	if _, ok := r.throughput["snssqs"]; ok {
 		s.requests = lib.reqPerMsg
@@ -97,6 +99,7 @@ type summaryFigures struct {
 	vsBatchedCE, cpuVsBatchedCE                                                float64
 	rttVsBatched, rttVsGocloud, rttP50VsBatched, rtt50VsBatched                float64
 	sqsRequests                                                                float64 // snssqs-sqs requests per message
+	otelCPUVsLib, otelVsLib                                                    float64 // snssqs-otel against snssqs
 }
 
 // summaryLine is the last line the command prints.
@@ -106,9 +109,11 @@ func summaryLine(r *benchResults) string {
 
 func formatSummary(label string, s summaryFigures) string {
 	return fmt.Sprintf(label+": vs_gocloud=%s vs_batched=%s requests_per_msg=%s cpu_vs_batched=%s slow_handler_efficiency=%s scaling_100k_vs_1k=%s"+
-		" vs_batched_ce=%s cpu_vs_batched_ce=%s rtt_vs_batched=%s rtt_vs_gocloud=%s rtt_p50_vs_batched=%s rtt50_vs_batched=%s sqs_requests_per_msg=%s",
+		" vs_batched_ce=%s cpu_vs_batched_ce=%s rtt_vs_batched=%s rtt_vs_gocloud=%s rtt_p50_vs_batched=%s rtt50_vs_batched=%s sqs_requests_per_msg=%s"+
+		" otel_cpu_vs_snssqs=%s otel_vs_snssqs=%s",
 		num(s.vsGocloud, 2), num(s.vsBatched, 2), num(s.requests, 3), num(s.cpuVsBatched, 2), num(s.slowEff, 2), num(s.scaling, 2),
-		num(s.vsBatchedCE, 2), num(s.cpuVsBatchedCE, 2), num(s.rttVsBatched, 2), num(s.rttVsGocloud, 2), num(s.rttP50VsBatched, 2), num(s.rtt50VsBatched, 2), num(s.sqsRequests, 3))
+		num(s.vsBatchedCE, 2), num(s.cpuVsBatchedCE, 2), num(s.rttVsBatched, 2), num(s.rttVsGocloud, 2), num(s.rttP50VsBatched, 2), num(s.rtt50VsBatched, 2), num(s.sqsRequests, 3),
+		num(s.otelCPUVsLib, 2), num(s.otelVsLib, 2))
 }
 
 func num(v float64, prec int) string {
@@ -310,13 +315,14 @@ func renderReport(r *benchResults) string {
 		}
 		p("\n```\n%s\n```\n\n", formatSummary("without stalls", r.summary(true)))
 	}
-	p("## Targets\n\nRatios against batched-ce and the round-trip ratios are medians of the ratios within each repetition; the others are ratios of medians. The heartbeat target (at most 0.15 requests per extended message per tick) is a count, checked by the library's TestHeartbeatBatchesExtensions.\n\n| target | measured | result |\n|---|---:|---|\n")
+	p("## Targets\n\nRatios against batched-ce, snssqs-otel's against snssqs and the round-trip ratios are medians of the ratios within each repetition; the others are ratios of medians. The heartbeat target (at most 0.15 requests per extended message per tick) is a count, checked by the library's TestHeartbeatBatchesExtensions.\n\n| target | measured | result |\n|---|---:|---|\n")
 	s := r.summary(false)
 	for _, t := range []target{
 		{"loopback: throughput ≥ 0.95× batched-ce", s.vsBatchedCE, func(v float64) bool { return v >= 0.95 }, "≥ 0.95", "%.2f×"},
 		{"loopback: client CPU/msg ≤ 1.10× batched-ce", s.cpuVsBatchedCE, func(v float64) bool { return v <= 1.10 }, "≤ 1.10", "%.2f×"},
 		{"loopback: throughput ≥ 2.5× gocloud", s.vsGocloud, func(v float64) bool { return v >= 2.5 }, "≥ 2.5", "%.2f×"},
 		{"loopback: requests/msg ≤ 0.31", s.requests, func(v float64) bool { return v <= 0.31 }, "≤ 0.31", "%.3f"},
+		{"loopback: snssqs-otel (traces and metrics on) client CPU/msg ≤ 1.15× snssqs", s.otelCPUVsLib, func(v float64) bool { return v <= 1.15 }, "≤ 1.15", "%.2f×"},
 		{"snssqs-sqs (no SNS): requests/msg within 0.01 of 0.30", s.sqsRequests, func(v float64) bool { return math.Abs(v-0.30) <= 0.01 }, "0.30 ± 0.01", "%.3f"},
 		{cfg.rtt + ": throughput ≥ 1.0× batched", s.rttVsBatched, func(v float64) bool { return v >= 1.0 }, "≥ 1.0", "%.2f×"},
 		{cfg.rtt + ": throughput ≥ 1.5× gocloud", s.rttVsGocloud, func(v float64) bool { return v >= 1.5 }, "≥ 1.5", "%.2f×"},
