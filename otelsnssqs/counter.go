@@ -2,7 +2,6 @@ package otelsnssqs
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -16,9 +15,7 @@ import (
 // the same one. The exported data is the same cumulative sum.
 type counter struct {
 	attrs func(setKey) attribute.Set
-
-	mu    sync.RWMutex
-	cells map[setKey]*cell
+	cells cowMap[setKey, *cell]
 }
 
 // cell is one attribute set's count.
@@ -27,32 +24,18 @@ type cell struct {
 	n   atomic.Int64
 }
 
-func newCounter(attrs func(setKey) attribute.Set) *counter {
-	return &counter{attrs: attrs, cells: make(map[setKey]*cell)}
+func newCounter(attrs func(setKey) attribute.Set) *counter { return &counter{attrs: attrs} }
+
+// cell returns k's cell, to add to.
+func (c *counter) cell(k setKey) *cell {
+	return c.cells.get(k, func() *cell { return &cell{set: c.attrs(k)} })
 }
 
 // add adds n to k's count.
-func (c *counter) add(k setKey, n int64) {
-	c.mu.RLock()
-	x, ok := c.cells[k]
-	c.mu.RUnlock()
-	if !ok {
-		c.mu.Lock()
-		if x, ok = c.cells[k]; !ok {
-			x = &cell{set: c.attrs(k)}
-			c.cells[k] = x
-		}
-		c.mu.Unlock()
-	}
-	x.n.Add(n)
-}
+func (c *counter) add(k setKey, n int64) { c.cell(k).n.Add(n) }
 
 // observe reports every count: the instrument's callback.
 func (c *counter) observe(_ context.Context, o metric.Int64Observer) error {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	for _, x := range c.cells {
-		o.Observe(x.n.Load(), metric.WithAttributeSet(x.set))
-	}
+	c.cells.each(func(_ setKey, x *cell) { o.Observe(x.n.Load(), metric.WithAttributeSet(x.set)) })
 	return nil
 }

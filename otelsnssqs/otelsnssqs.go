@@ -69,9 +69,8 @@ type Instrumentation struct {
 	exemplars  bool
 	attrSlices attrPool
 
-	mu    sync.RWMutex
-	sets  map[setKey]attribute.Set // a typed map: a sync.Map would box every key
-	dests map[destKey]*destination
+	sets  cowMap[setKey, attribute.Set]
+	dests cowMap[destKey, *destination]
 }
 
 // mctx is the context a measurement is recorded with: ctx with exemplars,
@@ -89,33 +88,44 @@ type destKey struct {
 	name   string
 }
 
-// destination is what the spans of one topic or queue share, built once:
-// their names and start attributes.
+// destination is what the telemetry of one topic or queue shares, built
+// once: span names and start attributes, and the metric cells and sets of
+// the messages that succeed (errors look theirs up by key).
 type destination struct {
+	key                            setKey // system and destination name
 	create, send, process          string
 	createAttrs, sendAttrs, pAttrs []attribute.KeyValue
+
+	sent, consumed, inFlight, nacked, released, deadLetter *cell
+	sendOK, processOK                                      attribute.Set
 }
 
 // dest returns the destination name of system, built once.
 func (i *Instrumentation) dest(system attribute.KeyValue, name string) *destination {
-	k := destKey{system, name}
-	i.mu.RLock()
-	d, ok := i.dests[k]
-	i.mu.RUnlock()
-	if ok {
-		return d
-	}
-	dn := semconv.MessagingDestinationName(name)
-	d = &destination{
-		create: "create " + name, send: "send " + name, process: "process " + name,
-		createAttrs: []attribute.KeyValue{system, dn, semconv.MessagingOperationTypeCreate, semconv.MessagingOperationName("create")},
-		sendAttrs:   []attribute.KeyValue{system, dn, semconv.MessagingOperationTypeSend, semconv.MessagingOperationName("send")},
-		pAttrs:      []attribute.KeyValue{system, dn, semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process")},
-	}
-	i.mu.Lock()
-	i.dests[k] = d
-	i.mu.Unlock()
-	return d
+	return i.dests.get(destKey{system, name}, func() *destination {
+		dn := semconv.MessagingDestinationName(name)
+		k := setKey{system: system, dest: name}
+		op := func(name string, typ attribute.KeyValue) setKey {
+			x := k
+			x.op, x.opType = name, typ
+			return x
+		}
+		return &destination{
+			key:    k,
+			create: "create " + name, send: "send " + name, process: "process " + name,
+			createAttrs: []attribute.KeyValue{system, dn, semconv.MessagingOperationTypeCreate, semconv.MessagingOperationName("create")},
+			sendAttrs:   []attribute.KeyValue{system, dn, semconv.MessagingOperationTypeSend, semconv.MessagingOperationName("send")},
+			pAttrs:      []attribute.KeyValue{system, dn, semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process")},
+			sent:        i.m.sent.cell(op("send", attribute.KeyValue{})),
+			consumed:    i.m.consumed.cell(op("receive", attribute.KeyValue{})),
+			inFlight:    i.m.inFlight.cell(k),
+			nacked:      i.m.nacked.cell(k),
+			released:    i.m.released.cell(k),
+			deadLetter:  i.m.deadLetter.cell(k),
+			sendOK:      i.attrs(op("send", semconv.MessagingOperationTypeSend)),
+			processOK:   i.attrs(op("process", semconv.MessagingOperationTypeProcess)),
+		}
+	})
 }
 
 // New returns an Instrumentation, creating its instruments with the
@@ -131,8 +141,6 @@ func New(opts ...Option) (*Instrumentation, error) {
 		tracer:    c.tp.Tracer(ScopeName),
 		prop:      propagator{c.prop},
 		exemplars: c.exemplars,
-		sets:      make(map[setKey]attribute.Set),
-		dests:     make(map[destKey]*destination),
 	}
 	var err error
 	if i.m, err = newInstruments(c.mp.Meter(ScopeName), i.attrs); err != nil {
@@ -186,12 +194,11 @@ type setKey struct {
 
 // attrs returns the attribute set of k, built once.
 func (i *Instrumentation) attrs(k setKey) attribute.Set {
-	i.mu.RLock()
-	s, ok := i.sets[k]
-	i.mu.RUnlock()
-	if ok {
-		return s
-	}
+	return i.sets.get(k, func() attribute.Set { return newSet(k) })
+}
+
+// newSet builds the attribute set of k.
+func newSet(k setKey) attribute.Set {
 	kvs := make([]attribute.KeyValue, 0, 5)
 	kvs = append(kvs, k.system, semconv.MessagingDestinationName(k.dest))
 	if k.op != "" {
@@ -203,11 +210,7 @@ func (i *Instrumentation) attrs(k setKey) attribute.Set {
 	if k.errorType != "" {
 		kvs = append(kvs, semconv.ErrorTypeKey.String(k.errorType))
 	}
-	s = attribute.NewSet(kvs...)
-	i.mu.Lock()
-	i.sets[k] = s
-	i.mu.Unlock()
-	return s
+	return attribute.NewSet(kvs...)
 }
 
 // errorType is the error.type of err: the AWS error code when there is

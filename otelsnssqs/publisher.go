@@ -40,8 +40,14 @@ func (i *Instrumentation) publish(ctx context.Context, m snssqs.PublishInfo) (co
 			span.SetAttributes(semconv.ErrorTypeKey.String(et))
 		}
 		span.End()
-		if !d.Rejected { // a message no request carried was never sent
-			i.m.sent.add(setKey{system: sys, dest: m.DestinationName, op: "send", errorType: et}, 1)
+		switch {
+		case d.Rejected: // a message no request carried was never sent
+		case et == "":
+			dest.sent.n.Add(1)
+		default:
+			k := dest.key
+			k.op, k.errorType = "send", et
+			i.m.sent.add(k, 1)
 		}
 	}
 }
@@ -73,8 +79,11 @@ func (i *Instrumentation) request(ctx context.Context, r snssqs.PublishRequest) 
 			span.SetAttributes(failedEntriesKey.Int(d.Failed))
 		}
 		span.End()
-		i.m.opDuration.RecordSet(i.mctx(ctx), d.Duration.Seconds(),
-			i.attrs(setKey{system: sys, dest: r.DestinationName, op: "send", opType: semconv.MessagingOperationTypeSend, errorType: et}))
+		set := dest.sendOK
+		if et != "" {
+			set = i.attrs(setKey{system: sys, dest: r.DestinationName, op: "send", opType: semconv.MessagingOperationTypeSend, errorType: et})
+		}
+		i.m.opDuration.RecordSet(i.mctx(ctx), d.Duration.Seconds(), set)
 	}
 }
 

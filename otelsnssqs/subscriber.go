@@ -20,23 +20,21 @@ func queueName(queueURL string) string {
 	return queueURL[strings.LastIndexByte(queueURL, '/')+1:]
 }
 
-// queueKey is the attribute set of a queue's own metrics.
-func queueKey(queueURL string) setKey {
-	return setKey{system: semconv.MessagingSystemAWSSQS, dest: queueName(queueURL)}
+// queue is the destination of a queue URL.
+func (i *Instrumentation) queue(queueURL string) *destination {
+	return i.dest(semconv.MessagingSystemAWSSQS, queueName(queueURL))
 }
 
 func (i *Instrumentation) received(m snssqs.ReceivedMessage) {
-	k := queueKey(m.QueueURL)
-	i.m.inFlight.add(k, 1)
-	k.op = "receive"
-	i.m.consumed.add(k, 1)
+	qd := i.queue(m.QueueURL)
+	qd.inFlight.n.Add(1)
+	qd.consumed.n.Add(1)
 }
 
 // handle starts a message's consumer span, a child of the trace context
 // extracted from the message; the handler runs in its context.
 func (i *Instrumentation) handle(ctx context.Context, m *snssqs.Message) (context.Context, func(snssqs.HandleDone)) {
-	queue := queueKey(m.QueueURL)
-	qd := i.dest(queue.system, queue.dest)
+	qd := i.queue(m.QueueURL)
 	attrs := i.attrSlices.get()
 	*attrs = append(append(*attrs, qd.pAttrs...), semconv.MessagingMessageID(m.SQSMessageID), receiveCountKey.Int(m.ReceiveCount))
 	if m.IsEnvelope {
@@ -55,22 +53,27 @@ func (i *Instrumentation) handle(ctx context.Context, m *snssqs.Message) (contex
 			span.SetAttributes(semconv.ErrorTypeKey.String(et))
 		}
 		span.End()
-		i.m.inFlight.add(queue, -1)
-		i.m.process.RecordSet(i.mctx(ctx), d.Duration.Seconds(),
-			i.attrs(setKey{system: queue.system, dest: queue.dest, op: "process", opType: semconv.MessagingOperationTypeProcess, errorType: et}))
+		qd.inFlight.n.Add(-1)
+		set := qd.processOK
+		if et != "" {
+			k := qd.key
+			k.op, k.opType, k.errorType = "process", semconv.MessagingOperationTypeProcess, et
+			set = i.attrs(k)
+		}
+		i.m.process.RecordSet(i.mctx(ctx), d.Duration.Seconds(), set)
 		if !d.Deleted && d.Outcome != snssqs.OutcomeAbandoned && d.Outcome != snssqs.OutcomeReleased {
-			i.m.nacked.add(queue, 1)
+			qd.nacked.n.Add(1)
 		}
 		if d.DeadLetterBound {
-			i.m.deadLetter.add(queue, 1)
+			qd.deadLetter.n.Add(1)
 		}
 	}
 }
 
 func (i *Instrumentation) released(m snssqs.ReleasedMessage) {
-	queue := queueKey(m.QueueURL)
-	i.m.inFlight.add(queue, -1)
-	i.m.released.add(queue, 1)
+	qd := i.queue(m.QueueURL)
+	qd.inFlight.n.Add(-1)
+	qd.released.n.Add(1)
 }
 
 // sqsOperations are the operation names and types of a Subscriber's
@@ -86,7 +89,7 @@ var sqsOperations = map[string]struct {
 }
 
 func (i *Instrumentation) sqsRequest(r snssqs.SQSRequest) {
-	queue := queueKey(r.QueueURL)
+	queue := i.queue(r.QueueURL).key
 	op := sqsOperations[r.Op]
 	et := errorType(r.Err)
 	i.m.opDuration.RecordSet(context.Background(), r.Duration.Seconds(),

@@ -16,7 +16,10 @@ import (
 // only for the slow-handler run, as a user with slow handlers would). With
 // otel set (snssqs-otel), both are instrumented by otelsnssqs, tracing every
 // message and recording every metric (see telemetry).
-type snssqsContender struct{ otel bool }
+type snssqsContender struct {
+	otel     bool
+	sampling float64 // the fraction of traces sampled, with otel; 0 means 1
+}
 
 func (c snssqsContender) name() string {
 	if c.otel {
@@ -40,7 +43,7 @@ func (c snssqsContender) openPublisher(_ context.Context, cl awsClients, ref que
 	var tel *telemetry
 	if c.otel {
 		var err error
-		if tel, err = newTelemetry(); err != nil {
+		if tel, err = newTelemetry(c.sampling); err != nil {
 			return nil, err
 		}
 		opts = append(opts, tel.inst.Publisher)
@@ -79,7 +82,7 @@ func (sc snssqsContender) startConsumer(ctx context.Context, cl awsClients, spec
 	var opts []func(*snssqs.SubscriberOptions)
 	if sc.otel {
 		var err error
-		if c.tel, err = newTelemetry(); err != nil {
+		if c.tel, err = newTelemetry(sc.sampling); err != nil {
 			return nil, err
 		}
 		opts = append(opts, c.tel.inst.Subscriber)

@@ -65,6 +65,7 @@ type benchConfig struct {
 	timeout         time.Duration
 	cpuProfile      string
 	profileOf       string
+	otelSampling    float64
 	memProfile      string
 	emulatorBin     string
 	emulatorArgs    []string
@@ -105,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.StringVar(&cfg.rtt50, "rtt50", "50ms", "latency the emulator adds to every request in the rtt50 run (cross-region)")
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "limit of one run (0: 1m + 5ms per event)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the client CPU profile of the first throughput run of the -profile-contender to this file")
+	fs.Float64Var(&cfg.otelSampling, "otel-sampling", 1, "the fraction of traces the snssqs-otel contender samples (ParentBased(TraceIDRatioBased)); 1 samples every message")
 	fs.StringVar(&cfg.profileOf, "profile-contender", "snssqs", "the contender whose first throughput run -cpuprofile and -memprofile record")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "write the client allocation profile (allocations since the start, sampled) after the first throughput run of the -profile-contender to this file")
 	fs.StringVar(&cfg.emulatorBin, "emulator-bin", "", "use this emulator binary instead of building cmd/snssqs-emulator")
@@ -194,6 +196,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cs, err := selectContenders(cfg.contenders)
 	if err != nil {
 		return err
+	}
+	for i, c := range cs {
+		if sc, ok := c.(snssqsContender); ok && sc.otel {
+			sc.sampling = cfg.otelSampling
+			cs[i] = sc
+		}
 	}
 	env := &benchEnv{
 		endpoint:   cfg.endpoint,

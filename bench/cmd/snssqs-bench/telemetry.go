@@ -13,7 +13,8 @@ import (
 )
 
 // telemetry is the OpenTelemetry setup of the snssqs-otel contender, as a
-// production service would have it: every span sampled and handed to a
+// production service would have it: every span sampled (or -otel-sampling of
+// the traces) and handed to a
 // batch span processor (whose exporter drops them: exporting is the
 // collector's cost, not the library's), and every metric aggregated by the
 // SDK for a reader.
@@ -23,8 +24,13 @@ type telemetry struct {
 	inst *otelsnssqs.Instrumentation
 }
 
-func newTelemetry() (*telemetry, error) {
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}))
+// newTelemetry samples the given fraction of traces (0 or 1: all).
+func newTelemetry(sampling float64) (*telemetry, error) {
+	sampler := sdktrace.ParentBased(sdktrace.AlwaysSample())
+	if sampling > 0 && sampling < 1 {
+		sampler = sdktrace.ParentBased(sdktrace.TraceIDRatioBased(sampling))
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}), sdktrace.WithSampler(sampler))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	inst, err := otelsnssqs.New(otelsnssqs.WithTracerProvider(tp), otelsnssqs.WithMeterProvider(mp),
 		otelsnssqs.WithPropagator(propagation.TraceContext{}))
