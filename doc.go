@@ -70,6 +70,15 @@
 // SendMessageBatch) makes its requests. Both validate with prepare before
 // any request.
 //
+// Observability goes through hooks (PublisherHooks, SubscriberHooks) and a
+// Propagator, called inline at fixed points: the Publish hook before a
+// message is validated, the Request hook around each request in the
+// batcher's sender, and on the consume side the engine's Observer, which the
+// Subscriber turns into the Received, Released, Request and Flow hooks; the
+// Handle hook's end is called from the engine's finish (Delivery.OnFinish),
+// so it sees exactly how the message ended. Unset hooks cost nothing. The
+// nested module otelsnssqs implements them with OpenTelemetry.
+//
 // # Errors
 //
 // Errors wrap one of a few sentinel errors (ErrInvalidARN, ErrMessageTooLarge,
