@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 	"github.com/snssqs/snssqs/snssqstest"
 )
 
@@ -49,9 +50,9 @@ func TestChaosChurnBurnsOnlyWhatShutdownHeld(t *testing.T) {
 	clients := newEmulatorClients(srv, nil)
 	defer clients.Close()
 	ctx := context.Background()
-	topo, err := snssqs.Provision(ctx, clients.SNS, clients.SQS, snssqs.TopologySpec{
+	topo, err := provision.Apply(ctx, clients.SNS, clients.SQS, provision.TopologySpec{
 		TopicName: "churn",
-		Queues: []snssqs.QueueSpec{
+		Queues: []provision.QueueSpec{
 			{Name: "churn-q1", DeadLetterQueue: true, MaxReceiveCount: maxRecvs},
 			{Name: "churn-q2", DeadLetterQueue: true, MaxReceiveCount: maxRecvs, RawMessageDelivery: true},
 		},

@@ -31,6 +31,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 	"github.com/snssqs/snssqs/snssqstest"
 )
 
@@ -473,9 +474,9 @@ func TestChaosNothingIsLost(t *testing.T) {
 	t.Cleanup(clients.Close)
 	ctx := context.Background()
 
-	topo, err := snssqs.Provision(ctx, clients.SNS, clients.SQS, snssqs.TopologySpec{
+	topo, err := provision.Apply(ctx, clients.SNS, clients.SQS, provision.TopologySpec{
 		TopicName: "chaos",
-		Queues: []snssqs.QueueSpec{
+		Queues: []provision.QueueSpec{
 			{Name: "chaos-q1", DeadLetterQueue: true, MaxReceiveCount: chaosMaxReceives},
 			{Name: "chaos-q2", DeadLetterQueue: true, MaxReceiveCount: chaosMaxReceives, RawMessageDelivery: true},
 		},

@@ -33,36 +33,11 @@ type SQSConsumeAPI interface {
 	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
 }
 
-// SNSProvisionAPI is the part of the SNS client Provision calls: creating the
-// topic and subscriptions, and reading and writing their attributes to bring
-// existing ones in line with a TopologySpec.
-type SNSProvisionAPI interface {
-	CreateTopic(ctx context.Context, in *sns.CreateTopicInput, optFns ...func(*sns.Options)) (*sns.CreateTopicOutput, error)
-	GetTopicAttributes(ctx context.Context, in *sns.GetTopicAttributesInput, optFns ...func(*sns.Options)) (*sns.GetTopicAttributesOutput, error)
-	SetTopicAttributes(ctx context.Context, in *sns.SetTopicAttributesInput, optFns ...func(*sns.Options)) (*sns.SetTopicAttributesOutput, error)
-	GetSubscriptionAttributes(ctx context.Context, in *sns.GetSubscriptionAttributesInput, optFns ...func(*sns.Options)) (*sns.GetSubscriptionAttributesOutput, error)
-	Subscribe(ctx context.Context, in *sns.SubscribeInput, optFns ...func(*sns.Options)) (*sns.SubscribeOutput, error)
-	SetSubscriptionAttributes(ctx context.Context, in *sns.SetSubscriptionAttributesInput, optFns ...func(*sns.Options)) (*sns.SetSubscriptionAttributesOutput, error)
-	ListSubscriptionsByTopic(ctx context.Context, in *sns.ListSubscriptionsByTopicInput, optFns ...func(*sns.Options)) (*sns.ListSubscriptionsByTopicOutput, error)
-}
-
-// SQSProvisionAPI is the part of the SQS client Provision calls. GetQueueUrl
-// is needed when CreateQueue reports that the queue exists with different
-// attributes.
-type SQSProvisionAPI interface {
-	CreateQueue(ctx context.Context, in *sqs.CreateQueueInput, optFns ...func(*sqs.Options)) (*sqs.CreateQueueOutput, error)
-	GetQueueUrl(ctx context.Context, in *sqs.GetQueueUrlInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
-	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
-	SetQueueAttributes(ctx context.Context, in *sqs.SetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.SetQueueAttributesOutput, error)
-}
-
 // Compile-time checks that the SDK clients satisfy the narrow interfaces.
 var (
-	_ SNSPublishAPI   = (*sns.Client)(nil)
-	_ SQSConsumeAPI   = (*sqs.Client)(nil)
-	_ SQSSendAPI      = (*sqs.Client)(nil)
-	_ SNSProvisionAPI = (*sns.Client)(nil)
-	_ SQSProvisionAPI = (*sqs.Client)(nil)
+	_ SNSPublishAPI = (*sns.Client)(nil)
+	_ SQSConsumeAPI = (*sqs.Client)(nil)
+	_ SQSSendAPI    = (*sqs.Client)(nil)
 )
 
 // SNSThrottledErrorCode is the error code SNS answers when a request rate

@@ -7,11 +7,11 @@
 // SQS queues, decodes every message (SNS notification JSON or raw delivery,
 // CloudEvents envelope or any other body) and dispatches it to the handler
 // registered for its event type. Handlers can be added and removed while the
-// subscriber runs. Provision creates a topic, its queues, dead-letter queues,
+// subscriber runs. Package provision creates a topic, its queues, dead-letter queues,
 // subscriptions and queue policies idempotently.
 //
 // A QueuePublisher sends the same envelopes straight to SQS queues, with no
-// topic (ProvisionQueue creates such a queue). With a PayloadStore (package
+// topic (provision.ApplyQueue creates such a queue). With a PayloadStore (package
 // s3offload, a nested module, keeps them in S3) bodies too large for a
 // message travel outside it, as a pointer in the format of the AWS Extended
 // Client Libraries; the Subscriber fetches them, retrying a failed fetch
@@ -55,7 +55,9 @@
 //
 // # Architecture
 //
-// The root package is the public API. Each queue a Subscriber consumes is
+// The root package is the public API; package provision creates topics,
+// queues and subscriptions and depends on the root only for
+// ErrInvalidOptions. Each queue a Subscriber consumes is
 // run by an engine of package internal/consume, which the Subscriber starts
 // in one goroutine per queue and stops with its shutdown; the engine owns
 // every goroutine it starts (receivers, workers, the heartbeat, two ack

@@ -45,7 +45,7 @@ var (
 	// concrete error is a *BatchError naming each failed entry.
 	ErrBatchFailed = consume.ErrBatchFailed
 	// ErrInvalidOptions reports options rejected by a constructor, or a
-	// TopologySpec rejected by Provision.
+	// provision.TopologySpec rejected by provision.Apply.
 	ErrInvalidOptions = errors.New("snssqs: invalid options")
 	// ErrAlreadyRunning reports a second call to Subscriber.Run.
 	ErrAlreadyRunning = errors.New("snssqs: subscriber already running")

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 	"github.com/snssqs/snssqs/snssqstest"
 )
 
@@ -33,13 +34,13 @@ func startEmulator() *snssqstest.Server {
 // provisionCardCreated provisions topic_card_created with one queue,
 // queue_card_created, on srv and returns the clients of srv with the
 // topology.
-func provisionCardCreated(ctx context.Context, srv *snssqstest.Server, queue snssqs.QueueSpec) (*sns.Client, *sqs.Client, *snssqs.Topology) {
+func provisionCardCreated(ctx context.Context, srv *snssqstest.Server, queue provision.QueueSpec) (*sns.Client, *sqs.Client, *provision.Topology) {
 	cfg := srv.AWSConfig()
 	snsClient, sqsClient := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	queue.Name = "queue_card_created"
-	topo, err := snssqs.Provision(ctx, snsClient, sqsClient, snssqs.TopologySpec{
+	topo, err := provision.Apply(ctx, snsClient, sqsClient, provision.TopologySpec{
 		TopicName: "topic_card_created",
-		Queues:    []snssqs.QueueSpec{queue},
+		Queues:    []provision.QueueSpec{queue},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -89,33 +90,6 @@ func ExampleParseTopicARN() {
 	// true
 }
 
-func ExampleProvision() {
-	// The in-process emulator stands in for AWS; with real AWS, pass
-	// sns.NewFromConfig(cfg) and sqs.NewFromConfig(cfg) of your config.
-	srv := startEmulator()
-	defer srv.Close()
-	cfg := srv.AWSConfig()
-	ctx := context.Background()
-
-	topo, err := snssqs.Provision(ctx, sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg), snssqs.TopologySpec{
-		TopicName: "topic_card_created",
-		Queues: []snssqs.QueueSpec{
-			{Name: "queue_card_created", DeadLetterQueue: true, MaxReceiveCount: 3},
-		},
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	q := topo.Queues["queue_card_created"]
-	fmt.Println("topic:", topo.TopicARN)
-	fmt.Println("queue:", q.ARN)
-	fmt.Println("dead-letter queue:", q.DeadLetterARN)
-	// Output:
-	// topic: arn:aws:sns:us-east-1:000000000000:topic_card_created
-	// queue: arn:aws:sqs:us-east-1:000000000000:queue_card_created
-	// dead-letter queue: arn:aws:sqs:us-east-1:000000000000:queue_card_created-dlq
-}
-
 func ExampleNewPublisher() {
 	srv := startEmulator()
 	defer srv.Close()
@@ -150,7 +124,7 @@ func ExamplePublisher_Publish() {
 
 	// Raw message delivery puts the published message itself in the queue,
 	// without the SNS notification around it.
-	snsClient, _, topo := provisionCardCreated(ctx, srv, snssqs.QueueSpec{RawMessageDelivery: true})
+	snsClient, _, topo := provisionCardCreated(ctx, srv, provision.QueueSpec{RawMessageDelivery: true})
 
 	publisher, err := snssqs.NewPublisher(snsClient, func(o *snssqs.PublisherOptions) { o.Source = "card-service" })
 	if err != nil {
@@ -184,7 +158,7 @@ func ExampleSubscriber_Handle() {
 	srv := startEmulator()
 	defer srv.Close()
 	ctx := context.Background()
-	snsClient, sqsClient, topo := provisionCardCreated(ctx, srv, snssqs.QueueSpec{DeadLetterQueue: true})
+	snsClient, sqsClient, topo := provisionCardCreated(ctx, srv, provision.QueueSpec{DeadLetterQueue: true})
 
 	subscriber, err := snssqs.NewSubscriber(sqsClient, func(o *snssqs.SubscriberOptions) {
 		// Shutdown waits for a long poll in progress; a short one keeps
@@ -220,7 +194,7 @@ func ExampleHandleFunc() {
 	srv := startEmulator()
 	defer srv.Close()
 	ctx := context.Background()
-	snsClient, sqsClient, topo := provisionCardCreated(ctx, srv, snssqs.QueueSpec{DeadLetterQueue: true})
+	snsClient, sqsClient, topo := provisionCardCreated(ctx, srv, provision.QueueSpec{DeadLetterQueue: true})
 
 	subscriber, err := snssqs.NewSubscriber(sqsClient, func(o *snssqs.SubscriberOptions) { o.WaitTime = time.Second })
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 	"github.com/snssqs/snssqs/snssqstest"
 )
 
@@ -123,8 +124,8 @@ func TestHooksCountWhatHappened(t *testing.T) {
 	t.Cleanup(srv.Close)
 	cfg := srv.AWSConfig()
 	snsClient, sqsClient := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-	topo, err := snssqs.Provision(ctx, snsClient, sqsClient, snssqs.TopologySpec{
-		TopicName: "hooks", Queues: []snssqs.QueueSpec{{Name: "hooks-q", DeadLetterQueue: true, MaxReceiveCount: 3}},
+	topo, err := provision.Apply(ctx, snsClient, sqsClient, provision.TopologySpec{
+		TopicName: "hooks", Queues: []provision.QueueSpec{{Name: "hooks-q", DeadLetterQueue: true, MaxReceiveCount: 3}},
 	})
 	require.NoError(t, err)
 	q := topo.Queues["hooks-q"]

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 	"github.com/snssqs/snssqs/snssqstest"
 )
 
@@ -91,7 +92,7 @@ func notificationBody(t *testing.T, topicARN, message string) string {
 
 // hostileRig is the two subscribers on the three queues.
 type hostileRig struct {
-	queues  [3]snssqs.ProvisionedQueue
+	queues  [3]provision.Queue
 	hookR   *logtest.Hook // subscriber with PolicyRetry (qFallback, qStrict)
 	hookD   *logtest.Hook // subscriber with PolicyDelete (qDelete)
 	mu      sync.Mutex
@@ -130,7 +131,7 @@ func TestHostileInput(t *testing.T) {
 	clients := newEmulatorClients(srv, nil)
 	t.Cleanup(clients.Close)
 	ctx := context.Background()
-	topo, err := snssqs.Provision(ctx, clients.SNS, clients.SQS, snssqs.TopologySpec{TopicName: "hostile", Queues: []snssqs.QueueSpec{
+	topo, err := provision.Apply(ctx, clients.SNS, clients.SQS, provision.TopologySpec{TopicName: "hostile", Queues: []provision.QueueSpec{
 		{Name: "h-fallback", DeadLetterQueue: true, MaxReceiveCount: 1},
 		{Name: "h-strict", DeadLetterQueue: true, MaxReceiveCount: 1},
 		{Name: "h-delete", DeadLetterQueue: true, MaxReceiveCount: 1},
@@ -430,7 +431,7 @@ func TestHostilePublish(t *testing.T) {
 	clients := newEmulatorClients(srv, nil)
 	t.Cleanup(clients.Close)
 	ctx := context.Background()
-	topo, err := snssqs.Provision(ctx, clients.SNS, clients.SQS, snssqs.TopologySpec{TopicName: "hostile-pub"})
+	topo, err := provision.Apply(ctx, clients.SNS, clients.SQS, provision.TopologySpec{TopicName: "hostile-pub"})
 	require.NoError(t, err)
 	logger, hook := logtest.NewNullLogger()
 	pub, err := snssqs.NewPublisher(clients.SNS, func(o *snssqs.PublisherOptions) { o.Logger = logger })

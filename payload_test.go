@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 	"github.com/snssqs/snssqs/snssqstest"
 )
 
@@ -103,7 +104,7 @@ func TestPayloadOffloadEndToEnd(t *testing.T) {
 	cfg := srv.AWSConfig()
 	client := sqs.NewFromConfig(cfg)
 	ctx := context.Background()
-	q, err := snssqs.ProvisionQueue(ctx, client, snssqs.QueueSpec{Name: "big"})
+	q, err := provision.ApplyQueue(ctx, client, provision.QueueSpec{Name: "big"})
 	require.NoError(t, err)
 	store := newMemStore()
 	pub, err := snssqs.NewQueuePublisher(client, func(o *snssqs.PublisherOptions) {
@@ -180,7 +181,7 @@ func TestPayloadOffloadLimits(t *testing.T) {
 
 	srv := snssqstest.Run(t)
 	client := sqs.NewFromConfig(srv.AWSConfig())
-	q, err := snssqs.ProvisionQueue(context.Background(), client, snssqs.QueueSpec{Name: "attrs"})
+	q, err := provision.ApplyQueue(context.Background(), client, provision.QueueSpec{Name: "attrs"})
 	require.NoError(t, err)
 	pub, err := snssqs.NewQueuePublisher(client, func(o *snssqs.PublisherOptions) {
 		o.PayloadStore = store

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 	"github.com/snssqs/snssqs/snssqstest"
 )
 
@@ -96,9 +97,9 @@ func TestTraceContextReachesTheHandler(t *testing.T) {
 	cfg := srv.AWSConfig()
 	snsClient, sqsClient := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	ctx := t.Context()
-	topo, err := snssqs.Provision(ctx, snsClient, sqsClient, snssqs.TopologySpec{
+	topo, err := provision.Apply(ctx, snsClient, sqsClient, provision.TopologySpec{
 		TopicName: "traced",
-		Queues:    []snssqs.QueueSpec{{Name: "traced-notification"}, {Name: "traced-raw", RawMessageDelivery: true}},
+		Queues:    []provision.QueueSpec{{Name: "traced-notification"}, {Name: "traced-raw", RawMessageDelivery: true}},
 	})
 	require.NoError(t, err)
 	notification := startTracedSubscriber(t, sqsClient, topo.Queues["traced-notification"].URL)

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 	"github.com/snssqs/snssqs/snssqstest"
 )
 
@@ -63,8 +64,8 @@ func securityTraffic(t *testing.T, level logrus.Level) string {
 	cfg.Retryer = func() aws.Retryer { return chaosRetryer() }
 	snsClient, sqsClient := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	ctx := context.Background()
-	topo, err := snssqs.Provision(ctx, snsClient, sqsClient, snssqs.TopologySpec{TopicName: "sec",
-		Queues: []snssqs.QueueSpec{{Name: "sec-q", DeadLetterQueue: true, MaxReceiveCount: 4}}})
+	topo, err := provision.Apply(ctx, snsClient, sqsClient, provision.TopologySpec{TopicName: "sec",
+		Queues: []provision.QueueSpec{{Name: "sec-q", DeadLetterQueue: true, MaxReceiveCount: 4}}})
 	require.NoError(t, err)
 	queueURL := topo.Queues["sec-q"].URL
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 )
 
 func libraryFIFOScenarios() []Scenario {
@@ -49,7 +50,7 @@ func libraryFIFOOrdering(t *testing.T, e *Env) {
 		perGroup = 10
 	)
 	ctx := e.Context(t)
-	topo, q := provisionQueue(t, e, e.Name("lib-fifo")+".fifo", snssqs.QueueSpec{})
+	topo, q := provisionQueue(t, e, e.Name("lib-fifo")+".fifo", provision.QueueSpec{})
 
 	var mu sync.Mutex
 	order := map[string][]int{}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 )
 
 func libraryProvisionScenarios() []Scenario {
@@ -32,15 +33,15 @@ func libraryProvisionIdempotent(t *testing.T, e *Env) {
 	ctx := e.Context(t)
 	workName, rawName := e.Name("lib-prov-work"), e.Name("lib-prov-raw")
 	filter := `{"` + snssqs.EventTypeAttribute + `":["` + typeCardCreated + `"]}`
-	spec := snssqs.TopologySpec{
+	spec := provision.TopologySpec{
 		TopicName: e.Name("lib-prov"),
-		Queues: []snssqs.QueueSpec{
+		Queues: []provision.QueueSpec{
 			{Name: workName, DeadLetterQueue: true, MaxReceiveCount: 3, VisibilityTimeout: 45 * time.Second},
 			{Name: rawName, RawMessageDelivery: true, FilterPolicy: filter},
 		},
 	}
 	first := e.Provision(t, spec)
-	second, err := snssqs.Provision(ctx, e.SNS, e.SQS, spec)
+	second, err := provision.Apply(ctx, e.SNS, e.SQS, spec)
 	require.NoError(t, err, "second Provision")
 	require.Equal(t, *first, *second, "Provision is idempotent")
 
@@ -56,7 +57,7 @@ func libraryProvisionIdempotent(t *testing.T, e *Env) {
 
 	work := first.Queues[workName]
 	require.NotEmpty(t, work.DeadLetterURL)
-	assert.True(t, strings.HasSuffix(work.DeadLetterURL, "/"+snssqs.DeadLetterQueueName(workName)), "dead-letter queue %s named after its queue", work.DeadLetterURL)
+	assert.True(t, strings.HasSuffix(work.DeadLetterURL, "/"+provision.DeadLetterQueueName(workName)), "dead-letter queue %s named after its queue", work.DeadLetterURL)
 	assert.Equal(t, e.QueueARN(t, work.DeadLetterURL), work.DeadLetterARN)
 	attrs := e.QueueAttributes(t, work.URL, sqstypes.QueueAttributeNameRedrivePolicy, sqstypes.QueueAttributeNameVisibilityTimeout)
 	assert.Equal(t, "45", attrs[string(sqstypes.QueueAttributeNameVisibilityTimeout)])
@@ -78,7 +79,7 @@ func libraryProvisionIdempotent(t *testing.T, e *Env) {
 	// A changed spec updates the subscription in place.
 	spec.Queues[1].RawMessageDelivery = false
 	spec.Queues[1].FilterPolicy = ""
-	third, err := snssqs.Provision(ctx, e.SNS, e.SQS, spec)
+	third, err := provision.Apply(ctx, e.SNS, e.SQS, spec)
 	require.NoError(t, err, "Provision with a changed spec")
 	assert.Equal(t, *first, *third, "same resources after an update")
 	sa = e.subscriptionAttributes(t, raw.SubscriptionARN)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 )
 
 func libraryPubSubScenarios() []Scenario {
@@ -57,9 +58,9 @@ func libraryPubSubRawBinary(t *testing.T, e *Env) {
 func libraryPubSub(t *testing.T, e *Env, raw, binary bool) {
 	ctx := e.Context(t)
 	qName := e.Name("lib-ps")
-	topo := e.Provision(t, snssqs.TopologySpec{
+	topo := e.Provision(t, provision.TopologySpec{
 		TopicName: e.Name("lib-ps"),
-		Queues:    []snssqs.QueueSpec{{Name: qName, RawMessageDelivery: raw}},
+		Queues:    []provision.QueueSpec{{Name: qName, RawMessageDelivery: raw}},
 	})
 	q := topo.Queues[qName]
 
@@ -152,9 +153,9 @@ func libraryPubSub(t *testing.T, e *Env, raw, binary bool) {
 func libraryFanout(t *testing.T, e *Env) {
 	ctx := e.Context(t)
 	names := []string{e.Name("lib-fan0"), e.Name("lib-fan1"), e.Name("lib-fan2")}
-	spec := snssqs.TopologySpec{TopicName: e.Name("lib-fan")}
+	spec := provision.TopologySpec{TopicName: e.Name("lib-fan")}
 	for _, n := range names {
-		spec.Queues = append(spec.Queues, snssqs.QueueSpec{Name: n})
+		spec.Queues = append(spec.Queues, provision.QueueSpec{Name: n})
 	}
 	topo := e.Provision(t, spec)
 
@@ -207,9 +208,9 @@ func libraryFanout(t *testing.T, e *Env) {
 func libraryFilterPolicy(t *testing.T, e *Env) {
 	ctx := e.Context(t)
 	allName, createdName := e.Name("lib-all"), e.Name("lib-created")
-	topo := e.Provision(t, snssqs.TopologySpec{
+	topo := e.Provision(t, provision.TopologySpec{
 		TopicName: e.Name("lib-filter"),
-		Queues: []snssqs.QueueSpec{
+		Queues: []provision.QueueSpec{
 			{Name: allName},
 			{Name: createdName, FilterPolicy: `{"` + snssqs.EventTypeAttribute + `":["` + typeCardCreated + `"]}`},
 		},

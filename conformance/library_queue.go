@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 )
 
 func libraryQueueScenarios() []Scenario {
@@ -213,9 +214,9 @@ func (s *memPayloads) len() int {
 func libraryLargePayload(t *testing.T, e *Env) {
 	ctx := e.Context(t)
 	notif, raw := e.Name("lib-big-n"), e.Name("lib-big-r")
-	topo := e.Provision(t, snssqs.TopologySpec{
+	topo := e.Provision(t, provision.TopologySpec{
 		TopicName: e.Name("lib-big"),
-		Queues:    []snssqs.QueueSpec{{Name: notif}, {Name: raw, RawMessageDelivery: true}},
+		Queues:    []provision.QueueSpec{{Name: notif}, {Name: raw, RawMessageDelivery: true}},
 	})
 	store := &memPayloads{objects: map[string][]byte{}}
 	readers := &countingPayloads{memPayloads: store, readers: 2}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 )
 
 func libraryRetryScenarios() []Scenario {
@@ -30,10 +31,10 @@ var errHandlerFailed = errors.New("conformance: handler failed on purpose")
 // provisionQueue provisions a topic named name with one queue of the same
 // name subscribed to it, configured by spec, and returns the topology and
 // the queue.
-func provisionQueue(t *testing.T, e *Env, name string, spec snssqs.QueueSpec) (*snssqs.Topology, snssqs.ProvisionedQueue) {
+func provisionQueue(t *testing.T, e *Env, name string, spec provision.QueueSpec) (*provision.Topology, provision.Queue) {
 	t.Helper()
 	spec.Name = name
-	topo := e.Provision(t, snssqs.TopologySpec{TopicName: name, Queues: []snssqs.QueueSpec{spec}})
+	topo := e.Provision(t, provision.TopologySpec{TopicName: name, Queues: []provision.QueueSpec{spec}})
 	return topo, topo.Queues[name]
 }
 
@@ -75,7 +76,7 @@ func libraryRetryWithBackoff(t *testing.T, e *Env) {
 		visibility = 10 * time.Second
 	)
 	ctx := e.Context(t)
-	topo, q := provisionQueue(t, e, e.Name("lib-retry"), snssqs.QueueSpec{})
+	topo, q := provisionQueue(t, e, e.Name("lib-retry"), provision.QueueSpec{})
 
 	rec := NewRecorder()
 	e.StartSubscriber(t, func(s *snssqs.Subscriber) {
@@ -121,7 +122,7 @@ func libraryRetryWithBackoff(t *testing.T, e *Env) {
 // original message ID)."
 func libraryNackToDLQ(t *testing.T, e *Env) {
 	ctx := e.Context(t)
-	topo, q := provisionQueue(t, e, e.Name("lib-poison"), snssqs.QueueSpec{DeadLetterQueue: true, MaxReceiveCount: 2})
+	topo, q := provisionQueue(t, e, e.Name("lib-poison"), provision.QueueSpec{DeadLetterQueue: true, MaxReceiveCount: 2})
 	require.NotEmpty(t, q.DeadLetterURL, "Provision created the dead-letter queue")
 
 	rec := NewRecorder()
@@ -169,7 +170,7 @@ func libraryHeartbeat(t *testing.T, e *Env) {
 		work       = 5 * time.Second
 	)
 	ctx := e.Context(t)
-	topo, q := provisionQueue(t, e, e.Name("lib-hb"), snssqs.QueueSpec{})
+	topo, q := provisionQueue(t, e, e.Name("lib-hb"), provision.QueueSpec{})
 	short := func(o *snssqs.SubscriberOptions) { o.VisibilityTimeout = visibility }
 
 	rec := NewRecorder()

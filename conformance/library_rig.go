@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 )
 
 // libraryScenarios are the scenarios of the snssqs library itself: the
@@ -83,9 +84,9 @@ func (w *testLogWriter) close() {
 // Provision runs snssqs.Provision for spec with the Env's clients, fails the
 // test on error, and deletes what it created (subscriptions, queues,
 // dead-letter queues, topic) when the test ends.
-func (e *Env) Provision(t *testing.T, spec snssqs.TopologySpec) *snssqs.Topology {
+func (e *Env) Provision(t *testing.T, spec provision.TopologySpec) *provision.Topology {
 	t.Helper()
-	topo, err := snssqs.Provision(e.Context(t), e.SNS, e.SQS, spec)
+	topo, err := provision.Apply(e.Context(t), e.SNS, e.SQS, spec)
 	require.NoError(t, err, "Provision %s", spec.TopicName)
 	require.NotNil(t, topo)
 	require.Len(t, topo.Queues, len(spec.Queues), "Provision returns every queue of the spec")

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 )
 
 func libraryShutdownScenarios() []Scenario {
@@ -86,7 +87,7 @@ func libraryShutdownWithoutLoss(t *testing.T, e *Env) {
 		work = 150 * time.Millisecond
 	)
 	ctx := e.Context(t)
-	topo, q := provisionQueue(t, e, e.Name("lib-shut"), snssqs.QueueSpec{RawMessageDelivery: true})
+	topo, q := provisionQueue(t, e, e.Name("lib-shut"), provision.QueueSpec{RawMessageDelivery: true})
 
 	entries := make([]snssqs.Entry, jobs)
 	for i := range entries {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/snssqs/snssqs"
 	"github.com/snssqs/snssqs/otelsnssqs"
+	"github.com/snssqs/snssqs/provision"
 	"github.com/snssqs/snssqs/snssqstest"
 )
 
@@ -42,8 +43,8 @@ func ExampleNew() {
 	cfg := srv.AWSConfig()
 	ctx := context.Background()
 	snsClient, sqsClient := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-	topo, err := snssqs.Provision(ctx, snsClient, sqsClient, snssqs.TopologySpec{
-		TopicName: "orders", Queues: []snssqs.QueueSpec{{Name: "billing"}},
+	topo, err := provision.Apply(ctx, snsClient, sqsClient, provision.TopologySpec{
+		TopicName: "orders", Queues: []provision.QueueSpec{{Name: "billing"}},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 )
 
 // handled is one handler run: the span in its context and the message.
@@ -54,9 +55,9 @@ func attr(s sdktrace.ReadOnlySpan, key attribute.Key) attribute.Value {
 func TestOneTraceFromPublishToHandler(t *testing.T) {
 	r := newRig(t)
 	ctx := t.Context()
-	topo, err := snssqs.Provision(ctx, r.sns, r.sqs, snssqs.TopologySpec{
+	topo, err := provision.Apply(ctx, r.sns, r.sqs, provision.TopologySpec{
 		TopicName: "traced",
-		Queues:    []snssqs.QueueSpec{{Name: "notified"}, {Name: "raw", RawMessageDelivery: true}},
+		Queues:    []provision.QueueSpec{{Name: "notified"}, {Name: "raw", RawMessageDelivery: true}},
 	})
 	require.NoError(t, err)
 	seen := make(chan handled, 16)
@@ -171,8 +172,8 @@ func queueOf(url string) string {
 func TestMetricsMatchWhatHappened(t *testing.T) {
 	r := newRig(t)
 	ctx := t.Context()
-	topo, err := snssqs.Provision(ctx, r.sns, r.sqs, snssqs.TopologySpec{
-		TopicName: "counted", Queues: []snssqs.QueueSpec{{Name: "counted-q", DeadLetterQueue: true, MaxReceiveCount: 3}},
+	topo, err := provision.Apply(ctx, r.sns, r.sqs, provision.TopologySpec{
+		TopicName: "counted", Queues: []provision.QueueSpec{{Name: "counted-q", DeadLetterQueue: true, MaxReceiveCount: 3}},
 	})
 	require.NoError(t, err)
 	q := topo.Queues["counted-q"]

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 	"github.com/snssqs/snssqs/s3offload"
 	"github.com/snssqs/snssqs/s3offload/s3offloadtest"
 	"github.com/snssqs/snssqs/snssqstest"
@@ -80,7 +81,7 @@ func TestStorePutGetDelete(t *testing.T) {
 func offloadRoundTrip(t *testing.T, sqsClient *sqs.Client, store *s3offload.Store, objects func() int) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	q, err := snssqs.ProvisionQueue(ctx, sqsClient, snssqs.QueueSpec{Name: "offload-" + time.Now().Format("150405.000000")[7:]})
+	q, err := provision.ApplyQueue(ctx, sqsClient, provision.QueueSpec{Name: "offload-" + time.Now().Format("150405.000000")[7:]})
 	require.NoError(t, err)
 	pub, err := snssqs.NewQueuePublisher(sqsClient, func(o *snssqs.PublisherOptions) {
 		o.PayloadStore = store

@@ -26,6 +26,7 @@ import (
 
 	"github.com/snssqs/snssqs"
 	"github.com/snssqs/snssqs/examples/internal/exampleenv"
+	"github.com/snssqs/snssqs/provision"
 )
 
 // The article's names.
@@ -65,9 +66,9 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 	// call it. The dead-letter queue keeps messages that keep failing.
 	snsClient := sns.NewFromConfig(env.Config)
 	sqsClient := sqs.NewFromConfig(env.Config)
-	topo, err := snssqs.Provision(ctx, snsClient, sqsClient, snssqs.TopologySpec{
+	topo, err := provision.Apply(ctx, snsClient, sqsClient, provision.TopologySpec{
 		TopicName: topicCardCreated,
-		Queues:    []snssqs.QueueSpec{{Name: queueCardCreated, DeadLetterQueue: true}},
+		Queues:    []provision.QueueSpec{{Name: queueCardCreated, DeadLetterQueue: true}},
 	})
 	if err != nil {
 		return err

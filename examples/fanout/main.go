@@ -22,6 +22,7 @@ import (
 
 	"github.com/snssqs/snssqs"
 	"github.com/snssqs/snssqs/examples/internal/exampleenv"
+	"github.com/snssqs/snssqs/provision"
 )
 
 const (
@@ -70,11 +71,11 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 	// One topic, one queue per service, each queue subscribed to the topic.
 	snsClient := sns.NewFromConfig(env.Config)
 	sqsClient := sqs.NewFromConfig(env.Config)
-	spec := snssqs.TopologySpec{TopicName: topicName}
+	spec := provision.TopologySpec{TopicName: topicName}
 	for _, svc := range services {
-		spec.Queues = append(spec.Queues, snssqs.QueueSpec{Name: queuePrefix + svc, DeadLetterQueue: true})
+		spec.Queues = append(spec.Queues, provision.QueueSpec{Name: queuePrefix + svc, DeadLetterQueue: true})
 	}
-	topo, err := snssqs.Provision(ctx, snsClient, sqsClient, spec)
+	topo, err := provision.Apply(ctx, snsClient, sqsClient, spec)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/snssqs/snssqs"
 	"github.com/snssqs/snssqs/examples/internal/exampleenv"
+	"github.com/snssqs/snssqs/provision"
 )
 
 const (
@@ -82,9 +83,9 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 	// maxReceiveCount 3.
 	snsClient := sns.NewFromConfig(env.Config)
 	sqsClient := sqs.NewFromConfig(env.Config)
-	topo, err := snssqs.Provision(ctx, snsClient, sqsClient, snssqs.TopologySpec{
+	topo, err := provision.Apply(ctx, snsClient, sqsClient, provision.TopologySpec{
 		TopicName: topicName,
-		Queues:    []snssqs.QueueSpec{{Name: queueName, DeadLetterQueue: true, MaxReceiveCount: maxReceiveCount}},
+		Queues:    []provision.QueueSpec{{Name: queueName, DeadLetterQueue: true, MaxReceiveCount: maxReceiveCount}},
 	})
 	if err != nil {
 		return err

@@ -36,6 +36,7 @@ import (
 	"github.com/snssqs/snssqs"
 	"github.com/snssqs/snssqs/examples/internal/exampleenv"
 	"github.com/snssqs/snssqs/otelsnssqs"
+	"github.com/snssqs/snssqs/provision"
 )
 
 const (
@@ -105,9 +106,9 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger, out io.Writ
 	defer env.Close()
 	snsClient := sns.NewFromConfig(env.Config)
 	sqsClient := sqs.NewFromConfig(env.Config)
-	topo, err := snssqs.Provision(ctx, snsClient, sqsClient, snssqs.TopologySpec{
+	topo, err := provision.Apply(ctx, snsClient, sqsClient, provision.TopologySpec{
 		TopicName: topicCardCreated,
-		Queues:    []snssqs.QueueSpec{{Name: queueCardCreated, DeadLetterQueue: true}},
+		Queues:    []provision.QueueSpec{{Name: queueCardCreated, DeadLetterQueue: true}},
 	})
 	if err != nil {
 		return err

@@ -30,6 +30,7 @@ import (
 
 	"github.com/snssqs/snssqs"
 	"github.com/snssqs/snssqs/examples/internal/exampleenv"
+	"github.com/snssqs/snssqs/provision"
 )
 
 const (
@@ -77,7 +78,7 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 	defer env.Close()
 
 	sqsClient := sqs.NewFromConfig(env.Config)
-	q, err := snssqs.ProvisionQueue(ctx, sqsClient, snssqs.QueueSpec{Name: queueName, DeadLetterQueue: true})
+	q, err := provision.ApplyQueue(ctx, sqsClient, provision.QueueSpec{Name: queueName, DeadLetterQueue: true})
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/snssqs/snssqs"
 	"github.com/snssqs/snssqs/examples/internal/exampleenv"
+	"github.com/snssqs/snssqs/provision"
 )
 
 const (
@@ -84,9 +85,9 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) (err error)
 
 	snsClient := sns.NewFromConfig(env.Config)
 	sqsClient := sqs.NewFromConfig(env.Config)
-	topo, err := snssqs.Provision(ctx, snsClient, sqsClient, snssqs.TopologySpec{
+	topo, err := provision.Apply(ctx, snsClient, sqsClient, provision.TopologySpec{
 		TopicName: topicName,
-		Queues:    []snssqs.QueueSpec{{Name: queueName, DeadLetterQueue: true}},
+		Queues:    []provision.QueueSpec{{Name: queueName, DeadLetterQueue: true}},
 	})
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 	"github.com/snssqs/snssqs/s3offload"
 	"github.com/snssqs/snssqs/s3offload/s3offloadtest"
 	"github.com/snssqs/snssqs/snssqstest"
@@ -94,9 +95,9 @@ func run(ctx context.Context, args []string, log logrus.FieldLogger) error {
 		}
 	}
 	snsClient, sqsClient := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-	topo, err := snssqs.Provision(ctx, snsClient, sqsClient, snssqs.TopologySpec{
+	topo, err := provision.Apply(ctx, snsClient, sqsClient, provision.TopologySpec{
 		TopicName: topicName,
-		Queues:    []snssqs.QueueSpec{{Name: queueName, DeadLetterQueue: true}},
+		Queues:    []provision.QueueSpec{{Name: queueName, DeadLetterQueue: true}},
 	})
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package snssqs_test
+package provision_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/provision"
 	"github.com/snssqs/snssqs/snssqstest"
 )
 
@@ -19,8 +20,8 @@ func TestProvisionQueueWithoutTopic(t *testing.T) {
 	srv := snssqstest.Run(t)
 	client := sqs.NewFromConfig(srv.AWSConfig())
 	ctx := context.Background()
-	spec := snssqs.QueueSpec{Name: "jobs", DeadLetterQueue: true, MaxReceiveCount: 3, VisibilityTimeout: 45 * time.Second}
-	pq, err := snssqs.ProvisionQueue(ctx, client, spec)
+	spec := provision.QueueSpec{Name: "jobs", DeadLetterQueue: true, MaxReceiveCount: 3, VisibilityTimeout: 45 * time.Second}
+	pq, err := provision.ApplyQueue(ctx, client, spec)
 	require.NoError(t, err)
 	assert.NotEmpty(t, pq.URL)
 	assert.NotEmpty(t, pq.DeadLetterURL)
@@ -31,18 +32,18 @@ func TestProvisionQueueWithoutTopic(t *testing.T) {
 	assert.JSONEq(t, `{"deadLetterTargetArn":"`+pq.DeadLetterARN+`","maxReceiveCount":3}`, attrs.Attributes["RedrivePolicy"])
 	assert.Empty(t, attrs.Attributes["Policy"], "no topic is allowed to send")
 
-	again, err := snssqs.ProvisionQueue(ctx, client, spec)
+	again, err := provision.ApplyQueue(ctx, client, spec)
 	require.NoError(t, err, "provisioning again finds the queue")
 	assert.Equal(t, pq, again)
 
-	fifo, err := snssqs.ProvisionQueue(ctx, client, snssqs.QueueSpec{Name: "jobs.fifo", DeadLetterQueue: true})
+	fifo, err := provision.ApplyQueue(ctx, client, provision.QueueSpec{Name: "jobs.fifo", DeadLetterQueue: true})
 	require.NoError(t, err)
 	attrs, err = client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(fifo.DeadLetterURL), AttributeNames: []sqstypes.QueueAttributeName{"FifoQueue"}})
 	require.NoError(t, err)
 	assert.Equal(t, "true", attrs.Attributes["FifoQueue"], "a FIFO queue's DLQ is FIFO")
 
-	for _, bad := range []snssqs.QueueSpec{{Name: "raw", RawMessageDelivery: true}, {Name: "f", FilterPolicy: `{"a":["b"]}`}, {Name: "bad name"}, {Name: "x", MaxReceiveCount: 2}} {
-		_, err := snssqs.ProvisionQueue(ctx, client, bad)
+	for _, bad := range []provision.QueueSpec{{Name: "raw", RawMessageDelivery: true}, {Name: "f", FilterPolicy: `{"a":["b"]}`}, {Name: "bad name"}, {Name: "x", MaxReceiveCount: 2}} {
+		_, err := provision.ApplyQueue(ctx, client, bad)
 		assert.ErrorIs(t, err, snssqs.ErrInvalidOptions, "%+v", bad)
 	}
 }

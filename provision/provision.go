@@ -1,4 +1,4 @@
-package snssqs
+package provision
 
 import (
 	"bytes"
@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/snssqs/snssqs"
 )
 
 // Filter policy scopes accepted in QueueSpec.FilterPolicyScope.
@@ -44,28 +46,28 @@ const (
 )
 
 const (
-	provisionFIFOSuffix       = ".fifo"
-	provisionMaxTopicName     = 256
-	provisionMaxQueueName     = 80
-	provisionMaxReceiveCount  = 1000
-	provisionMaxVisibility    = 12 * time.Hour
-	provisionPolicyVersion    = "2012-10-17"
-	provisionStatementPrefix  = "snssqs-"
-	provisionSNSPrincipal     = "sns.amazonaws.com"
-	provisionSubscribeProto   = "sqs"
-	provisionErrPrefix        = "snssqs: provision"
-	provisionAttrFifoTopic    = "FifoTopic"
-	provisionAttrFifoQueue    = "FifoQueue"
-	provisionAttrContentDedup = "ContentBasedDeduplication"
-	provisionAttrVisibility   = "VisibilityTimeout"
-	provisionAttrRedrive      = "RedrivePolicy"
-	provisionAttrRedriveAllow = "RedriveAllowPolicy"
-	provisionAttrRetention    = "MessageRetentionPeriod"
-	provisionAttrPolicy       = "Policy"
-	provisionAttrQueueARN     = "QueueArn"
-	provisionAttrRaw          = "RawMessageDelivery"
-	provisionAttrFilter       = "FilterPolicy"
-	provisionAttrFilterScope  = "FilterPolicyScope"
+	fifoSuffix       = ".fifo"
+	maxTopicName     = 256
+	maxQueueName     = 80
+	maxReceiveCount  = 1000
+	maxVisibility    = 12 * time.Hour
+	policyVersion    = "2012-10-17"
+	statementPrefix  = "snssqs-"
+	snsPrincipal     = "sns.amazonaws.com"
+	subscribeProto   = "sqs"
+	errPrefix        = "snssqs: provision"
+	attrFifoTopic    = "FifoTopic"
+	attrFifoQueue    = "FifoQueue"
+	attrContentDedup = "ContentBasedDeduplication"
+	attrVisibility   = "VisibilityTimeout"
+	attrRedrive      = "RedrivePolicy"
+	attrRedriveAllow = "RedriveAllowPolicy"
+	attrRetention    = "MessageRetentionPeriod"
+	attrPolicy       = "Policy"
+	attrQueueARN     = "QueueArn"
+	attrRaw          = "RawMessageDelivery"
+	attrFilter       = "FilterPolicy"
+	attrFilterScope  = "FilterPolicyScope"
 )
 
 // TopologySpec describes an SNS topic and the SQS queues subscribed to it.
@@ -119,22 +121,22 @@ type QueueSpec struct {
 	VisibilityTimeout time.Duration
 	// Attributes are extra queue attributes (for example DelaySeconds or
 	// KmsMasterKeyId). Default none. Policy, FifoQueue and
-	// ContentBasedDeduplication are managed by Provision and may not appear
+	// ContentBasedDeduplication are managed by Apply and may not appear
 	// here, nor may RedrivePolicy with DeadLetterQueue or VisibilityTimeout
 	// with a non-zero VisibilityTimeout field.
 	Attributes map[string]string
 }
 
-// Topology is what Provision created or found.
+// Topology is what Apply created or found.
 type Topology struct {
 	// TopicARN is the topic's ARN.
 	TopicARN string
 	// Queues maps each QueueSpec.Name to its provisioned resources.
-	Queues map[string]ProvisionedQueue
+	Queues map[string]Queue
 }
 
-// ProvisionedQueue identifies one provisioned queue and its subscription.
-type ProvisionedQueue struct {
+// Queue identifies one provisioned queue and its subscription.
+type Queue struct {
 	// URL is the queue URL, for SQS calls.
 	URL string
 	// ARN is the queue ARN, the subscription endpoint.
@@ -149,34 +151,34 @@ type ProvisionedQueue struct {
 
 // IsFIFO reports whether the spec describes a FIFO topic.
 func (s TopologySpec) IsFIFO() bool {
-	return strings.HasSuffix(s.TopicName, provisionFIFOSuffix)
+	return strings.HasSuffix(s.TopicName, fifoSuffix)
 }
 
 // DeadLetterQueueName returns the name of the dead-letter queue for the queue
 // named name: name+"-dlq", with a ".fifo" suffix kept at the end.
 func DeadLetterQueueName(name string) string {
-	if base, ok := strings.CutSuffix(name, provisionFIFOSuffix); ok {
-		return base + DeadLetterQueueSuffix + provisionFIFOSuffix
+	if base, ok := strings.CutSuffix(name, fifoSuffix); ok {
+		return base + DeadLetterQueueSuffix + fifoSuffix
 	}
 	return name + DeadLetterQueueSuffix
 }
 
 // Validate reports every problem with the spec, each wrapping
-// ErrInvalidOptions, joined with errors.Join; nil when the spec is valid.
+// snssqs.ErrInvalidOptions, joined with errors.Join; nil when the spec is valid.
 func (s TopologySpec) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: %s", ErrInvalidOptions, fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("%w: %s", snssqs.ErrInvalidOptions, fmt.Sprintf(format, args...)))
 	}
 	fifo := s.IsFIFO()
-	if !validProvisionName(s.TopicName, provisionMaxTopicName) {
+	if !validName(s.TopicName, maxTopicName) {
 		bad("topic name %q must be 1 to %d letters, digits, '-' or '_', with an optional %q suffix",
-			s.TopicName, provisionMaxTopicName, provisionFIFOSuffix)
+			s.TopicName, maxTopicName, fifoSuffix)
 	}
 	if s.ContentBasedDeduplication && !fifo {
-		bad("ContentBasedDeduplication requires a FIFO topic (name ending in %q)", provisionFIFOSuffix)
+		bad("ContentBasedDeduplication requires a FIFO topic (name ending in %q)", fifoSuffix)
 	}
-	for _, k := range []string{provisionAttrFifoTopic, provisionAttrContentDedup} {
+	for _, k := range []string{attrFifoTopic, attrContentDedup} {
 		if _, ok := s.TopicAttributes[k]; ok {
 			bad("topic attribute %s is derived from the spec and may not be set in TopicAttributes", k)
 		}
@@ -203,18 +205,18 @@ func (s TopologySpec) Validate() error {
 // validate returns the problems with one queue spec.
 func (q QueueSpec) validate(fifo bool) []string {
 	var probs []string
-	if !validProvisionName(q.Name, provisionMaxQueueName) {
+	if !validName(q.Name, maxQueueName) {
 		probs = append(probs, fmt.Sprintf("name must be 1 to %d letters, digits, '-' or '_', with an optional %q suffix",
-			provisionMaxQueueName, provisionFIFOSuffix))
-	} else if q.DeadLetterQueue && !validProvisionName(DeadLetterQueueName(q.Name), provisionMaxQueueName) {
+			maxQueueName, fifoSuffix))
+	} else if q.DeadLetterQueue && !validName(DeadLetterQueueName(q.Name), maxQueueName) {
 		probs = append(probs, fmt.Sprintf("dead-letter queue name %q is longer than %d characters",
-			DeadLetterQueueName(q.Name), provisionMaxQueueName))
+			DeadLetterQueueName(q.Name), maxQueueName))
 	}
-	if strings.HasSuffix(q.Name, provisionFIFOSuffix) != fifo {
+	if strings.HasSuffix(q.Name, fifoSuffix) != fifo {
 		if fifo {
-			probs = append(probs, fmt.Sprintf("name must end in %q because the topic is FIFO", provisionFIFOSuffix))
+			probs = append(probs, fmt.Sprintf("name must end in %q because the topic is FIFO", fifoSuffix))
 		} else {
-			probs = append(probs, fmt.Sprintf("name must not end in %q because the topic is not FIFO", provisionFIFOSuffix))
+			probs = append(probs, fmt.Sprintf("name must not end in %q because the topic is not FIFO", fifoSuffix))
 		}
 	}
 	if q.FilterPolicy != "" {
@@ -233,38 +235,38 @@ func (q QueueSpec) validate(fifo bool) []string {
 		probs = append(probs, "FilterPolicyScope requires a FilterPolicy")
 	}
 	switch {
-	case q.MaxReceiveCount < 0 || q.MaxReceiveCount > provisionMaxReceiveCount:
+	case q.MaxReceiveCount < 0 || q.MaxReceiveCount > maxReceiveCount:
 		probs = append(probs, fmt.Sprintf("MaxReceiveCount %d must be between 1 and %d (0 means %d)",
-			q.MaxReceiveCount, provisionMaxReceiveCount, DefaultMaxReceiveCount))
+			q.MaxReceiveCount, maxReceiveCount, DefaultMaxReceiveCount))
 	case q.MaxReceiveCount != 0 && !q.DeadLetterQueue:
 		probs = append(probs, "MaxReceiveCount requires DeadLetterQueue")
 	}
-	if q.VisibilityTimeout < 0 || q.VisibilityTimeout > provisionMaxVisibility || q.VisibilityTimeout%time.Second != 0 {
+	if q.VisibilityTimeout < 0 || q.VisibilityTimeout > maxVisibility || q.VisibilityTimeout%time.Second != 0 {
 		probs = append(probs, fmt.Sprintf("VisibilityTimeout %s must be whole seconds between 0 and %s",
-			q.VisibilityTimeout, provisionMaxVisibility))
+			q.VisibilityTimeout, maxVisibility))
 	}
-	reserved := []string{provisionAttrPolicy, provisionAttrFifoQueue, provisionAttrContentDedup, provisionAttrQueueARN}
+	reserved := []string{attrPolicy, attrFifoQueue, attrContentDedup, attrQueueARN}
 	if q.DeadLetterQueue {
-		reserved = append(reserved, provisionAttrRedrive)
+		reserved = append(reserved, attrRedrive)
 	}
 	if q.VisibilityTimeout != 0 {
-		reserved = append(reserved, provisionAttrVisibility)
+		reserved = append(reserved, attrVisibility)
 	}
 	for _, k := range reserved {
 		if _, ok := q.Attributes[k]; ok {
-			probs = append(probs, fmt.Sprintf("attribute %s is managed by Provision and may not be set in Attributes", k))
+			probs = append(probs, fmt.Sprintf("attribute %s is managed by Apply and may not be set in Attributes", k))
 		}
 	}
 	return probs
 }
 
-// validProvisionName reports whether name is 1..max characters of letters,
+// validName reports whether name is 1..max characters of letters,
 // digits, '-' and '_', optionally followed by ".fifo" (counted in max).
-func validProvisionName(name string, maxLen int) bool {
+func validName(name string, maxLen int) bool {
 	if len(name) > maxLen {
 		return false
 	}
-	base := strings.TrimSuffix(name, provisionFIFOSuffix)
+	base := strings.TrimSuffix(name, fifoSuffix)
 	if base == "" {
 		return false
 	}
@@ -276,7 +278,7 @@ func validProvisionName(name string, maxLen int) bool {
 	return true
 }
 
-// Provision creates, or brings in line, the topic, queues, dead-letter queues,
+// Apply creates, or brings in line, the topic, queues, dead-letter queues,
 // queue policies and subscriptions described by spec, and returns their ARNs
 // and URLs. It is idempotent: running it again with the same spec changes
 // nothing and returns the same Topology; running it with a changed spec
@@ -284,7 +286,7 @@ func validProvisionName(name string, maxLen int) bool {
 // deleted or recreated). It follows the AWS API contract and also copes
 // with emulator differences (moto's are covered by the integration test).
 //
-// Steps: the spec is validated first (errors wrap ErrInvalidOptions). The
+// Steps: the spec is validated first (errors wrap snssqs.ErrInvalidOptions). The
 // topic is created with CreateTopic; if AWS rejects that because the topic
 // exists with different attributes, CreateTopic is retried with FifoTopic
 // only. When the spec sets topic attributes (always for FIFO topics), they
@@ -296,11 +298,11 @@ func validProvisionName(name string, maxLen int) bool {
 // GetQueueUrl and updated with SetQueueAttributes. The queue's Policy gets a
 // statement (see QueuePolicy) allowing the topic to send to it, merged into
 // any existing policy: other statements are kept and only the statement with
-// Provision's Sid for this topic is replaced. Finally the queue is
+// Apply's Sid for this topic is replaced. Finally the queue is
 // subscribed; an existing subscription of the queue to the topic is reused
 // and its RawMessageDelivery, FilterPolicy and FilterPolicyScope are updated
 // with SetSubscriptionAttributes. Only attributes that differ are written.
-// Provision is not atomic: on error, what was done so far stays; running it
+// Apply is not atomic: on error, what was done so far stays; running it
 // again resumes.
 //
 // IAM permissions needed: sns:CreateTopic, sns:GetTopicAttributes,
@@ -308,15 +310,15 @@ func validProvisionName(name string, maxLen int) bool {
 // sns:GetSubscriptionAttributes, sns:SetSubscriptionAttributes,
 // sqs:CreateQueue, sqs:GetQueueUrl, sqs:GetQueueAttributes and
 // sqs:SetQueueAttributes. The queues must be in the topic's account
-// (cross-account subscriptions need confirmation, which Provision does not
+// (cross-account subscriptions need confirmation, which Apply does not
 // do).
 //
 // Errors from AWS are wrapped with the failing step and stay reachable with
 // errors.As (for example *sqstypes.QueueDeletedRecently or
 // *smithy.GenericAPIError).
-func Provision(ctx context.Context, snsClient SNSProvisionAPI, sqsClient SQSProvisionAPI, spec TopologySpec) (*Topology, error) {
+func Apply(ctx context.Context, snsClient SNSAPI, sqsClient SQSAPI, spec TopologySpec) (*Topology, error) {
 	if snsClient == nil || sqsClient == nil {
-		return nil, fmt.Errorf("%w: Provision needs an SNS and an SQS client", ErrInvalidOptions)
+		return nil, fmt.Errorf("%w: Apply needs an SNS and an SQS client", snssqs.ErrInvalidOptions)
 	}
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -330,7 +332,7 @@ func Provision(ctx context.Context, snsClient SNSProvisionAPI, sqsClient SQSProv
 	if err != nil {
 		return nil, err
 	}
-	topo := &Topology{TopicARN: topicARN, Queues: make(map[string]ProvisionedQueue, len(spec.Queues))}
+	topo := &Topology{TopicARN: topicARN, Queues: make(map[string]Queue, len(spec.Queues))}
 	for _, q := range spec.Queues {
 		pq, err := p.ensureSubscribedQueue(ctx, topicARN, q, subs)
 		if err != nil {
@@ -341,10 +343,10 @@ func Provision(ctx context.Context, snsClient SNSProvisionAPI, sqsClient SQSProv
 	return topo, nil
 }
 
-// provisioner carries the clients and spec through one Provision call.
+// provisioner carries the clients and spec through one Apply call.
 type provisioner struct {
-	sns  SNSProvisionAPI
-	sqs  SQSProvisionAPI
+	sns  SNSAPI
+	sqs  SQSAPI
 	spec TopologySpec
 }
 
@@ -353,14 +355,14 @@ type provisioner struct {
 func (p *provisioner) ensureTopic(ctx context.Context) (string, error) {
 	name := p.spec.TopicName
 	fifo := p.spec.IsFIFO()
-	desired := provisionCopyAttrs(p.spec.TopicAttributes)
+	desired := copyAttrs(p.spec.TopicAttributes)
 	var immutable map[string]string
 	if fifo {
-		desired[provisionAttrFifoTopic] = "true"
-		desired[provisionAttrContentDedup] = strconv.FormatBool(p.spec.ContentBasedDeduplication)
-		immutable = map[string]string{provisionAttrFifoTopic: "true"}
+		desired[attrFifoTopic] = "true"
+		desired[attrContentDedup] = strconv.FormatBool(p.spec.ContentBasedDeduplication)
+		immutable = map[string]string{attrFifoTopic: "true"}
 	}
-	out, err := p.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name), Attributes: provisionNilIfEmpty(desired)})
+	out, err := p.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name), Attributes: nilIfEmpty(desired)})
 	if err != nil {
 		// AWS answers InvalidParameter when the topic exists with different
 		// attributes. Create again (a lookup by name) with the immutable
@@ -368,19 +370,19 @@ func (p *provisioner) ensureTopic(ctx context.Context) (string, error) {
 		// of InvalidParameter surfaces from that retry or SetTopicAttributes.
 		var invalid *snstypes.InvalidParameterException
 		if !errors.As(err, &invalid) {
-			return "", fmt.Errorf("%s: create topic %q: %w", provisionErrPrefix, name, err)
+			return "", fmt.Errorf("%s: create topic %q: %w", errPrefix, name, err)
 		}
 		out, err = p.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name), Attributes: immutable})
 		if err != nil {
-			return "", fmt.Errorf("%s: create topic %q: %w", provisionErrPrefix, name, err)
+			return "", fmt.Errorf("%s: create topic %q: %w", errPrefix, name, err)
 		}
 	}
 	topicARN := aws.ToString(out.TopicArn)
 	if topicARN == "" {
-		return "", fmt.Errorf("%s: create topic %q: response has no TopicArn", provisionErrPrefix, name)
+		return "", fmt.Errorf("%s: create topic %q: response has no TopicArn", errPrefix, name)
 	}
-	mutable := provisionCopyAttrs(desired)
-	delete(mutable, provisionAttrFifoTopic) // cannot change; the name's suffix fixes it
+	mutable := copyAttrs(desired)
+	delete(mutable, attrFifoTopic) // cannot change; the name's suffix fixes it
 	if len(mutable) == 0 {
 		return topicARN, nil
 	}
@@ -388,10 +390,10 @@ func (p *provisioner) ensureTopic(ctx context.Context) (string, error) {
 	// LocalStack return an existing topic unchanged. Compare and update.
 	cur, err := p.sns.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(topicARN)})
 	if err != nil {
-		return "", fmt.Errorf("%s: get attributes of topic %q: %w", provisionErrPrefix, name, err)
+		return "", fmt.Errorf("%s: get attributes of topic %q: %w", errPrefix, name, err)
 	}
-	for _, k := range provisionSortedKeys(mutable) {
-		if provisionAttrEqual(k, cur.Attributes[k], mutable[k]) {
+	for _, k := range sortedKeys(mutable) {
+		if attrEqual(k, cur.Attributes[k], mutable[k]) {
 			continue
 		}
 		_, err := p.sns.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{
@@ -400,7 +402,7 @@ func (p *provisioner) ensureTopic(ctx context.Context) (string, error) {
 			AttributeValue: aws.String(mutable[k]),
 		})
 		if err != nil {
-			return "", fmt.Errorf("%s: set attribute %s of topic %q: %w", provisionErrPrefix, k, name, err)
+			return "", fmt.Errorf("%s: set attribute %s of topic %q: %w", errPrefix, k, name, err)
 		}
 	}
 	return topicARN, nil
@@ -417,13 +419,13 @@ func (p *provisioner) listSubscriptions(ctx context.Context, topicARN string) (m
 			NextToken: token,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%s: list subscriptions of topic %q: %w", provisionErrPrefix, topicARN, err)
+			return nil, fmt.Errorf("%s: list subscriptions of topic %q: %w", errPrefix, topicARN, err)
 		}
 		for _, s := range out.Subscriptions {
 			arn, endpoint := aws.ToString(s.SubscriptionArn), aws.ToString(s.Endpoint)
 			// Pending subscriptions have "PendingConfirmation" instead of an
 			// ARN and cannot be updated; Subscribe handles them.
-			if aws.ToString(s.Protocol) != provisionSubscribeProto || !strings.HasPrefix(arn, "arn:") {
+			if aws.ToString(s.Protocol) != subscribeProto || !strings.HasPrefix(arn, "arn:") {
 				continue
 			}
 			if _, seen := subs[endpoint]; !seen {
@@ -435,7 +437,7 @@ func (p *provisioner) listSubscriptions(ctx context.Context, topicARN string) (m
 			return subs, nil
 		}
 		if next == aws.ToString(token) {
-			return nil, fmt.Errorf("%s: list subscriptions of topic %q: NextToken %q repeated", provisionErrPrefix, topicARN, next)
+			return nil, fmt.Errorf("%s: list subscriptions of topic %q: NextToken %q repeated", errPrefix, topicARN, next)
 		}
 		token = aws.String(next)
 	}
@@ -443,21 +445,21 @@ func (p *provisioner) listSubscriptions(ctx context.Context, topicARN string) (m
 
 // ensureSubscribedQueue provisions one queue, its dead-letter queue, its
 // policy and its subscription.
-func (p *provisioner) ensureSubscribedQueue(ctx context.Context, topicARN string, q QueueSpec, subs map[string]string) (ProvisionedQueue, error) {
+func (p *provisioner) ensureSubscribedQueue(ctx context.Context, topicARN string, q QueueSpec, subs map[string]string) (Queue, error) {
 	fifo := p.spec.IsFIFO()
-	var pq ProvisionedQueue
-	desired := provisionCopyAttrs(q.Attributes)
+	var pq Queue
+	desired := copyAttrs(q.Attributes)
 	if fifo {
-		desired[provisionAttrFifoQueue] = "true"
-		desired[provisionAttrContentDedup] = strconv.FormatBool(p.spec.ContentBasedDeduplication)
+		desired[attrFifoQueue] = "true"
+		desired[attrContentDedup] = strconv.FormatBool(p.spec.ContentBasedDeduplication)
 	}
 	if q.VisibilityTimeout > 0 {
-		desired[provisionAttrVisibility] = strconv.FormatInt(int64(q.VisibilityTimeout/time.Second), 10)
+		desired[attrVisibility] = strconv.FormatInt(int64(q.VisibilityTimeout/time.Second), 10)
 	}
 	if q.DeadLetterQueue {
-		dlqAttrs := map[string]string{provisionAttrRetention: strconv.FormatInt(int64(DeadLetterRetention/time.Second), 10)}
+		dlqAttrs := map[string]string{attrRetention: strconv.FormatInt(int64(DeadLetterRetention/time.Second), 10)}
 		if fifo {
-			dlqAttrs[provisionAttrFifoQueue] = "true"
+			dlqAttrs[attrFifoQueue] = "true"
 		}
 		dlq, err := p.ensureQueue(ctx, DeadLetterQueueName(q.Name), dlqAttrs, "")
 		if err != nil {
@@ -468,7 +470,7 @@ func (p *provisioner) ensureSubscribedQueue(ctx context.Context, topicARN string
 		if maxReceive == 0 {
 			maxReceive = DefaultMaxReceiveCount
 		}
-		desired[provisionAttrRedrive] = provisionRedrivePolicy(dlq.arn, maxReceive)
+		desired[attrRedrive] = redrivePolicy(dlq.arn, maxReceive)
 	}
 	main, err := p.ensureQueue(ctx, q.Name, desired, topicARN)
 	if err != nil {
@@ -476,7 +478,7 @@ func (p *provisioner) ensureSubscribedQueue(ctx context.Context, topicARN string
 	}
 	pq.URL, pq.ARN = main.url, main.arn
 	if topicARN == "" {
-		return pq, nil // a queue of its own (ProvisionQueue)
+		return pq, nil // a queue of its own (ApplyQueue)
 	}
 	pq.SubscriptionARN, err = p.ensureSubscription(ctx, topicARN, main.arn, q, subs)
 	if err != nil {
@@ -485,116 +487,116 @@ func (p *provisioner) ensureSubscribedQueue(ctx context.Context, topicARN string
 	return pq, nil
 }
 
-// ProvisionQueue creates one SQS queue that no topic feeds, a work queue
-// for a QueuePublisher, or brings an existing one in line, as Provision does
+// ApplyQueue creates one SQS queue that no topic feeds, a work queue
+// for a QueuePublisher, or brings an existing one in line, as Apply does
 // for a topic's queues: its dead-letter queue and redrive policy
 // (DeadLetterQueue, MaxReceiveCount), VisibilityTimeout and Attributes. The
 // queue is FIFO when its name ends in ".fifo" (content-based deduplication
 // off: the QueuePublisher sends a deduplication id). RawMessageDelivery,
 // FilterPolicy and FilterPolicyScope belong to subscriptions and must be
-// unset. Invalid specs fail with an error wrapping ErrInvalidOptions.
+// unset. Invalid specs fail with an error wrapping snssqs.ErrInvalidOptions.
 //
 // IAM permissions needed: sqs:CreateQueue, sqs:GetQueueUrl,
 // sqs:GetQueueAttributes and sqs:SetQueueAttributes.
-func ProvisionQueue(ctx context.Context, sqsClient SQSProvisionAPI, q QueueSpec) (ProvisionedQueue, error) {
+func ApplyQueue(ctx context.Context, sqsClient SQSAPI, q QueueSpec) (Queue, error) {
 	if sqsClient == nil {
-		return ProvisionedQueue{}, fmt.Errorf("%w: ProvisionQueue needs an SQS client", ErrInvalidOptions)
+		return Queue{}, fmt.Errorf("%w: ApplyQueue needs an SQS client", snssqs.ErrInvalidOptions)
 	}
-	fifo := strings.HasSuffix(q.Name, provisionFIFOSuffix)
+	fifo := strings.HasSuffix(q.Name, fifoSuffix)
 	var errs []error
 	for _, prob := range q.validate(fifo) {
-		errs = append(errs, fmt.Errorf("%w: queue %q: %s", ErrInvalidOptions, q.Name, prob))
+		errs = append(errs, fmt.Errorf("%w: queue %q: %s", snssqs.ErrInvalidOptions, q.Name, prob))
 	}
 	if q.RawMessageDelivery || q.FilterPolicy != "" || q.FilterPolicyScope != "" {
-		errs = append(errs, fmt.Errorf("%w: queue %q: RawMessageDelivery, FilterPolicy and FilterPolicyScope need a topic (use Provision)", ErrInvalidOptions, q.Name))
+		errs = append(errs, fmt.Errorf("%w: queue %q: RawMessageDelivery, FilterPolicy and FilterPolicyScope need a topic (use Apply)", snssqs.ErrInvalidOptions, q.Name))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return ProvisionedQueue{}, err
+		return Queue{}, err
 	}
 	name := "queue"
 	if fifo {
-		name += provisionFIFOSuffix // makes the spec FIFO
+		name += fifoSuffix // makes the spec FIFO
 	}
 	p := provisioner{sqs: sqsClient, spec: TopologySpec{TopicName: name}}
 	return p.ensureSubscribedQueue(ctx, "", q, nil)
 }
 
-// provisionQueueRef is what ensureQueue returns.
-type provisionQueueRef struct {
+// queueRef is what ensureQueue returns.
+type queueRef struct {
 	url, arn string
 }
 
 // ensureQueue creates the queue named name with the desired attributes, or
 // brings an existing one in line. With a non-empty topicARN it also merges
 // the statement letting that topic send to the queue into the queue policy.
-func (p *provisioner) ensureQueue(ctx context.Context, name string, desired map[string]string, topicARN string) (provisionQueueRef, error) {
-	var res provisionQueueRef
-	out, err := p.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: provisionNilIfEmpty(desired)})
+func (p *provisioner) ensureQueue(ctx context.Context, name string, desired map[string]string, topicARN string) (queueRef, error) {
+	var res queueRef
+	out, err := p.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: nilIfEmpty(desired)})
 	switch {
 	case err == nil:
 		res.url = aws.ToString(out.QueueUrl)
-	case provisionIsQueueNameExists(err):
+	case isQueueNameExists(err):
 		// The queue exists with different attributes: find it and update it below.
 		got, err := p.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
 		if err != nil {
-			return res, fmt.Errorf("%s: get URL of existing queue %q: %w", provisionErrPrefix, name, err)
+			return res, fmt.Errorf("%s: get URL of existing queue %q: %w", errPrefix, name, err)
 		}
 		res.url = aws.ToString(got.QueueUrl)
 	default:
-		return res, fmt.Errorf("%s: create queue %q: %w", provisionErrPrefix, name, err)
+		return res, fmt.Errorf("%s: create queue %q: %w", errPrefix, name, err)
 	}
 	if res.url == "" {
-		return res, fmt.Errorf("%s: create queue %q: response has no QueueUrl", provisionErrPrefix, name)
+		return res, fmt.Errorf("%s: create queue %q: response has no QueueUrl", errPrefix, name)
 	}
 
-	names := []sqstypes.QueueAttributeName{provisionAttrQueueARN}
+	names := []sqstypes.QueueAttributeName{attrQueueARN}
 	if topicARN != "" {
-		names = append(names, provisionAttrPolicy)
+		names = append(names, attrPolicy)
 	}
-	for _, k := range provisionSortedKeys(desired) {
+	for _, k := range sortedKeys(desired) {
 		names = append(names, sqstypes.QueueAttributeName(k))
 	}
 	cur, err := p.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(res.url), AttributeNames: names})
 	if err != nil {
-		return res, fmt.Errorf("%s: get attributes of queue %q: %w", provisionErrPrefix, name, err)
+		return res, fmt.Errorf("%s: get attributes of queue %q: %w", errPrefix, name, err)
 	}
-	res.arn = cur.Attributes[provisionAttrQueueARN]
+	res.arn = cur.Attributes[attrQueueARN]
 	if res.arn == "" {
-		return res, fmt.Errorf("%s: get attributes of queue %q: response has no QueueArn", provisionErrPrefix, name)
+		return res, fmt.Errorf("%s: get attributes of queue %q: response has no QueueArn", errPrefix, name)
 	}
 
 	changes := make(map[string]string)
 	for k, v := range desired {
 		// FifoQueue cannot change; the name's suffix already guarantees it matches.
-		if k != provisionAttrFifoQueue && !provisionAttrEqual(k, cur.Attributes[k], v) {
+		if k != attrFifoQueue && !attrEqual(k, cur.Attributes[k], v) {
 			changes[k] = v
 		}
 	}
 	if topicARN != "" {
-		policy, changed, err := mergeQueuePolicy(cur.Attributes[provisionAttrPolicy], res.arn, topicARN)
+		policy, changed, err := mergeQueuePolicy(cur.Attributes[attrPolicy], res.arn, topicARN)
 		if err != nil {
-			return res, fmt.Errorf("%s: queue %q: %w", provisionErrPrefix, name, err)
+			return res, fmt.Errorf("%s: queue %q: %w", errPrefix, name, err)
 		}
 		if changed {
-			changes[provisionAttrPolicy] = policy
+			changes[attrPolicy] = policy
 		}
 	}
 	if len(changes) == 0 {
 		return res, nil
 	}
 	if _, err := p.sqs.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(res.url), Attributes: changes}); err != nil {
-		return res, fmt.Errorf("%s: set attributes %s of queue %q: %w", provisionErrPrefix, strings.Join(provisionSortedKeys(changes), ", "), name, err)
+		return res, fmt.Errorf("%s: set attributes %s of queue %q: %w", errPrefix, strings.Join(sortedKeys(changes), ", "), name, err)
 	}
 	return res, nil
 }
 
-// provisionIsQueueNameExists reports whether err is SQS's "queue already
+// isQueueNameExists reports whether err is SQS's "queue already
 // exists with different attributes" error. The SDK decodes it as
 // *sqstypes.QueueNameExists, also from the query-compatible code
 // QueueAlreadyExists that moto sends; the error-code check (API error codes,
 // never message text) covers emulators the SDK surfaces as a generic API
 // error instead.
-func provisionIsQueueNameExists(err error) bool {
+func isQueueNameExists(err error) bool {
 	var exists *sqstypes.QueueNameExists
 	if errors.As(err, &exists) {
 		return true
@@ -620,25 +622,25 @@ func (p *provisioner) ensureSubscription(ctx context.Context, topicARN, queueARN
 	if !ok {
 		attrs := make(map[string]string)
 		if q.RawMessageDelivery {
-			attrs[provisionAttrRaw] = "true"
+			attrs[attrRaw] = "true"
 		}
 		if q.FilterPolicy != "" {
-			attrs[provisionAttrFilter] = q.FilterPolicy
-			attrs[provisionAttrFilterScope] = scope
+			attrs[attrFilter] = q.FilterPolicy
+			attrs[attrFilterScope] = scope
 		}
 		out, err := p.sns.Subscribe(ctx, &sns.SubscribeInput{
 			TopicArn:              aws.String(topicARN),
-			Protocol:              aws.String(provisionSubscribeProto),
+			Protocol:              aws.String(subscribeProto),
 			Endpoint:              aws.String(queueARN),
 			ReturnSubscriptionArn: true,
-			Attributes:            provisionNilIfEmpty(attrs),
+			Attributes:            nilIfEmpty(attrs),
 		})
 		if err != nil {
-			return "", fmt.Errorf("%s: subscribe queue %q to topic %q: %w", provisionErrPrefix, q.Name, topicARN, err)
+			return "", fmt.Errorf("%s: subscribe queue %q to topic %q: %w", errPrefix, q.Name, topicARN, err)
 		}
 		subARN = aws.ToString(out.SubscriptionArn)
 		if subARN == "" {
-			return "", fmt.Errorf("%s: subscribe queue %q: response has no SubscriptionArn", provisionErrPrefix, q.Name)
+			return "", fmt.Errorf("%s: subscribe queue %q: response has no SubscriptionArn", errPrefix, q.Name)
 		}
 		subs[queueARN] = subARN
 		return subARN, nil
@@ -646,25 +648,25 @@ func (p *provisioner) ensureSubscription(ctx context.Context, topicARN, queueARN
 
 	out, err := p.sns.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(subARN)})
 	if err != nil {
-		return "", fmt.Errorf("%s: get attributes of subscription %q: %w", provisionErrPrefix, subARN, err)
+		return "", fmt.Errorf("%s: get attributes of subscription %q: %w", errPrefix, subARN, err)
 	}
-	for _, c := range provisionSubscriptionChanges(out.Attributes, q.RawMessageDelivery, q.FilterPolicy, scope) {
+	for _, c := range subscriptionChanges(out.Attributes, q.RawMessageDelivery, q.FilterPolicy, scope) {
 		_, err := p.sns.SetSubscriptionAttributes(ctx, &sns.SetSubscriptionAttributesInput{
 			SubscriptionArn: aws.String(subARN),
 			AttributeName:   aws.String(c.name),
 			AttributeValue:  aws.String(c.value),
 		})
 		if err != nil {
-			return "", fmt.Errorf("%s: set attribute %s of subscription %q: %w", provisionErrPrefix, c.name, subARN, err)
+			return "", fmt.Errorf("%s: set attribute %s of subscription %q: %w", errPrefix, c.name, subARN, err)
 		}
 	}
 	return subARN, nil
 }
 
-// provisionAttrChange is one SetSubscriptionAttributes call.
-type provisionAttrChange struct{ name, value string }
+// attrChange is one SetSubscriptionAttributes call.
+type attrChange struct{ name, value string }
 
-// provisionSubscriptionChanges returns, in the order they must be applied, the
+// subscriptionChanges returns, in the order they must be applied, the
 // attribute writes that bring a subscription's current attributes to the
 // wanted ones. A filter policy's validity depends on its scope, and moto (and
 // emulators built like it) bind the policy to the scope current when the
@@ -673,30 +675,30 @@ type provisionAttrChange struct{ name, value string }
 // policies are invalid for MessageAttributes); switching to MessageAttributes
 // first writes the new policy if it changed (a flat policy is valid in both
 // scopes), so the scope never meets a policy invalid for it.
-func provisionSubscriptionChanges(cur map[string]string, raw bool, filterPolicy, scope string) []provisionAttrChange {
-	var changes []provisionAttrChange
+func subscriptionChanges(cur map[string]string, raw bool, filterPolicy, scope string) []attrChange {
+	var changes []attrChange
 	wantRaw := strconv.FormatBool(raw)
-	curRaw := cur[provisionAttrRaw]
+	curRaw := cur[attrRaw]
 	if curRaw == "" {
 		curRaw = "false"
 	}
 	if !strings.EqualFold(curRaw, wantRaw) {
-		changes = append(changes, provisionAttrChange{provisionAttrRaw, wantRaw})
+		changes = append(changes, attrChange{attrRaw, wantRaw})
 	}
-	curPolicy := cur[provisionAttrFilter]
+	curPolicy := cur[attrFilter]
 	if filterPolicy == "" {
 		if curPolicy != "" {
 			// An empty value removes the filter policy.
-			changes = append(changes, provisionAttrChange{provisionAttrFilter, ""})
+			changes = append(changes, attrChange{attrFilter, ""})
 		}
 		return changes
 	}
-	curScope := cur[provisionAttrFilterScope]
+	curScope := cur[attrFilterScope]
 	if curScope == "" {
 		curScope = FilterPolicyScopeMessageAttributes
 	}
-	policyChanged := curPolicy == "" || !provisionJSONEqual(curPolicy, filterPolicy, false)
-	policy := provisionAttrChange{provisionAttrFilter, filterPolicy}
+	policyChanged := curPolicy == "" || !jsonEqual(curPolicy, filterPolicy, false)
+	policy := attrChange{attrFilter, filterPolicy}
 	if curScope == scope {
 		if policyChanged {
 			changes = append(changes, policy)
@@ -706,12 +708,12 @@ func provisionSubscriptionChanges(cur map[string]string, raw bool, filterPolicy,
 	if policyChanged && scope == FilterPolicyScopeMessageAttributes {
 		changes = append(changes, policy)
 	}
-	return append(changes, provisionAttrChange{provisionAttrFilterScope, scope}, policy)
+	return append(changes, attrChange{attrFilterScope, scope}, policy)
 }
 
-// provisionRedrivePolicy returns the RedrivePolicy queue attribute Provision writes:
+// redrivePolicy returns the RedrivePolicy queue attribute Apply writes:
 // {"deadLetterTargetArn":"<dlqARN>","maxReceiveCount":"<n>"}.
-func provisionRedrivePolicy(deadLetterARN string, maxReceiveCount int) string {
+func redrivePolicy(deadLetterARN string, maxReceiveCount int) string {
 	// Marshaling a struct of strings cannot fail.
 	b, _ := json.Marshal(struct {
 		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
@@ -720,8 +722,8 @@ func provisionRedrivePolicy(deadLetterARN string, maxReceiveCount int) string {
 	return string(b)
 }
 
-// provisionPolicyStatement is the statement Provision writes into a queue policy.
-type provisionPolicyStatement struct {
+// policyStatement is the statement Apply writes into a queue policy.
+type policyStatement struct {
 	Sid       string                       `json:"Sid"`
 	Effect    string                       `json:"Effect"`
 	Principal map[string]string            `json:"Principal"`
@@ -730,31 +732,31 @@ type provisionPolicyStatement struct {
 	Condition map[string]map[string]string `json:"Condition"`
 }
 
-// queuePolicyStatementID returns the Sid of the statement Provision writes
+// queuePolicyStatementID returns the Sid of the statement Apply writes
 // into a queue's policy for topicARN: "snssqs-" followed by the topic ARN.
 // It is unique per topic, so one queue can be subscribed to several topics.
 func queuePolicyStatementID(topicARN string) string {
-	return provisionStatementPrefix + topicARN
+	return statementPrefix + topicARN
 }
 
-// provisionStatementFor returns the statement allowing topicARN to send to
+// statementFor returns the statement allowing topicARN to send to
 // queueARN.
-func provisionStatementFor(queueARN, topicARN string) provisionPolicyStatement {
-	return provisionPolicyStatement{
+func statementFor(queueARN, topicARN string) policyStatement {
+	return policyStatement{
 		Sid:       queuePolicyStatementID(topicARN),
 		Effect:    "Allow",
-		Principal: map[string]string{"Service": provisionSNSPrincipal},
+		Principal: map[string]string{"Service": snsPrincipal},
 		Action:    "sqs:SendMessage",
 		Resource:  queueARN,
 		Condition: map[string]map[string]string{"ArnEquals": {"aws:SourceArn": topicARN}},
 	}
 }
 
-// QueuePolicy returns the queue policy document Provision writes on a new
+// QueuePolicy returns the queue policy document Apply writes on a new
 // queue: it allows the SNS service to send messages to queueARN on behalf of
 // topicARN only. Its statement's Sid is "snssqs-" followed by the topic ARN,
 // unique per topic, so one queue can be subscribed to several topics and
-// Provision can find and replace its own statement in a merged policy.
+// Apply can find and replace its own statement in a merged policy.
 // For example:
 //
 //	{"Version":"2012-10-17","Statement":[{"Sid":"snssqs-arn:aws:sns:us-east-1:123456789012:orders",
@@ -764,9 +766,9 @@ func provisionStatementFor(queueARN, topicARN string) provisionPolicyStatement {
 func QueuePolicy(queueARN, topicARN string) string {
 	// Marshaling strings and maps of strings cannot fail.
 	b, _ := json.Marshal(struct {
-		Version   string                     `json:"Version"`
-		Statement []provisionPolicyStatement `json:"Statement"`
-	}{provisionPolicyVersion, []provisionPolicyStatement{provisionStatementFor(queueARN, topicARN)}})
+		Version   string            `json:"Version"`
+		Statement []policyStatement `json:"Statement"`
+	}{policyVersion, []policyStatement{statementFor(queueARN, topicARN)}})
 	return string(b)
 }
 
@@ -796,7 +798,7 @@ func mergeQueuePolicy(existing, queueARN, topicARN string) (policy string, chang
 			statements = []json.RawMessage{raw}
 		}
 	}
-	ours, err := json.Marshal(provisionStatementFor(queueARN, topicARN))
+	ours, err := json.Marshal(statementFor(queueARN, topicARN))
 	if err != nil {
 		return "", false, fmt.Errorf("marshal queue policy statement: %w", err)
 	}
@@ -809,7 +811,7 @@ func mergeQueuePolicy(existing, queueARN, topicARN string) (policy string, chang
 		}
 		if json.Unmarshal(st, &head) == nil && head.Sid == sid {
 			matches++
-			if provisionJSONEqual(string(st), string(ours), false) {
+			if jsonEqual(string(st), string(ours), false) {
 				equal++
 			}
 			continue
@@ -825,7 +827,7 @@ func mergeQueuePolicy(existing, queueARN, topicARN string) (policy string, chang
 		return "", false, fmt.Errorf("marshal queue policy statements: %w", err)
 	}
 	if !hasVersion {
-		doc["Version"] = json.RawMessage(strconv.Quote(provisionPolicyVersion))
+		doc["Version"] = json.RawMessage(strconv.Quote(policyVersion))
 	}
 	out, err := json.Marshal(doc)
 	if err != nil {
@@ -834,35 +836,35 @@ func mergeQueuePolicy(existing, queueARN, topicARN string) (policy string, chang
 	return string(out), true, nil
 }
 
-// provisionAttrEqual reports whether an attribute's current value equals
+// attrEqual reports whether an attribute's current value equals
 // the wanted one: as strings, or as equivalent JSON documents. Redrive
 // policies compare numbers and numeric strings as equal, because SQS returns
 // maxReceiveCount as a number whichever way it was written.
-func provisionAttrEqual(name, cur, want string) bool {
+func attrEqual(name, cur, want string) bool {
 	if cur == want {
 		return true
 	}
-	lenient := name == provisionAttrRedrive || name == provisionAttrRedriveAllow
-	return provisionJSONEqual(cur, want, lenient)
+	lenient := name == attrRedrive || name == attrRedriveAllow
+	return jsonEqual(cur, want, lenient)
 }
 
-// provisionJSONEqual reports whether a and b are both JSON objects or arrays with the
+// jsonEqual reports whether a and b are both JSON objects or arrays with the
 // same content regardless of key order and whitespace. With lenientScalars,
 // numbers and booleans equal their string forms.
-func provisionJSONEqual(a, b string, lenientScalars bool) bool {
-	va, okA := provisionDecodeJSON(a)
-	vb, okB := provisionDecodeJSON(b)
+func jsonEqual(a, b string, lenientScalars bool) bool {
+	va, okA := decodeJSON(a)
+	vb, okB := decodeJSON(b)
 	if !okA || !okB {
 		return false
 	}
 	if lenientScalars {
-		va, vb = provisionStringifyScalars(va), provisionStringifyScalars(vb)
+		va, vb = stringifyScalars(va), stringifyScalars(vb)
 	}
 	return reflect.DeepEqual(va, vb)
 }
 
-// provisionDecodeJSON decodes a JSON object or array, keeping numbers exact.
-func provisionDecodeJSON(s string) (any, bool) {
+// decodeJSON decodes a JSON object or array, keeping numbers exact.
+func decodeJSON(s string) (any, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" || (s[0] != '{' && s[0] != '[') {
 		return nil, false
@@ -876,17 +878,17 @@ func provisionDecodeJSON(s string) (any, bool) {
 	return v, true
 }
 
-// provisionStringifyScalars replaces numbers and booleans with their string forms.
-func provisionStringifyScalars(v any) any {
+// stringifyScalars replaces numbers and booleans with their string forms.
+func stringifyScalars(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, e := range t {
-			t[k] = provisionStringifyScalars(e)
+			t[k] = stringifyScalars(e)
 		}
 		return t
 	case []any:
 		for i, e := range t {
-			t[i] = provisionStringifyScalars(e)
+			t[i] = stringifyScalars(e)
 		}
 		return t
 	case json.Number:
@@ -898,8 +900,8 @@ func provisionStringifyScalars(v any) any {
 	}
 }
 
-// provisionCopyAttrs returns a copy of m that is never nil.
-func provisionCopyAttrs(m map[string]string) map[string]string {
+// copyAttrs returns a copy of m that is never nil.
+func copyAttrs(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m)+4)
 	for k, v := range m {
 		out[k] = v
@@ -907,16 +909,16 @@ func provisionCopyAttrs(m map[string]string) map[string]string {
 	return out
 }
 
-// provisionNilIfEmpty returns nil for an empty map so requests omit the field.
-func provisionNilIfEmpty(m map[string]string) map[string]string {
+// nilIfEmpty returns nil for an empty map so requests omit the field.
+func nilIfEmpty(m map[string]string) map[string]string {
 	if len(m) == 0 {
 		return nil
 	}
 	return m
 }
 
-// provisionSortedKeys returns m's keys in order, for deterministic requests.
-func provisionSortedKeys(m map[string]string) []string {
+// sortedKeys returns m's keys in order, for deterministic requests.
+func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -1,4 +1,4 @@
-package snssqs
+package provision
 
 import (
 	"context"
@@ -19,18 +19,18 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// provisionEndpointEnv names the environment variable holding the endpoint of
+// endpointEnv names the environment variable holding the endpoint of
 // a real SNS/SQS implementation (moto, LocalStack, snssqstest); the
 // integration tests below are skipped without it.
-const provisionEndpointEnv = "SNSSQS_TEST_ENDPOINT"
+const endpointEnv = "SNSSQS_TEST_ENDPOINT"
 
-// provisionTestClients returns SNS and SQS clients for the endpoint in
+// testClients returns SNS and SQS clients for the endpoint in
 // SNSSQS_TEST_ENDPOINT, or skips the test.
-func provisionTestClients(t *testing.T) (*sns.Client, *sqs.Client) {
+func testClients(t *testing.T) (*sns.Client, *sqs.Client) {
 	t.Helper()
-	endpoint := os.Getenv(provisionEndpointEnv)
+	endpoint := os.Getenv(endpointEnv)
 	if endpoint == "" {
-		t.Skipf("%s not set; e.g. run moto_server -H 127.0.0.1 -p 4571 and set it to http://127.0.0.1:4571", provisionEndpointEnv)
+		t.Skipf("%s not set; e.g. run moto_server -H 127.0.0.1 -p 4571 and set it to http://127.0.0.1:4571", endpointEnv)
 	}
 	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
 	snsClient := sns.New(sns.Options{Region: "us-east-1", Credentials: creds, BaseEndpoint: aws.String(endpoint)})
@@ -38,8 +38,8 @@ func provisionTestClients(t *testing.T) (*sns.Client, *sqs.Client) {
 	return snsClient, sqsClient
 }
 
-// provisionCleanup deletes the topic and queues of topo when the test ends.
-func provisionCleanup(t *testing.T, snsClient *sns.Client, sqsClient *sqs.Client, topo *Topology) {
+// cleanup deletes the topic and queues of topo when the test ends.
+func cleanup(t *testing.T, snsClient *sns.Client, sqsClient *sqs.Client, topo *Topology) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -60,9 +60,9 @@ func provisionCleanup(t *testing.T, snsClient *sns.Client, sqsClient *sqs.Client
 	})
 }
 
-// provisionReceive long-polls url until want messages arrived (deleting
+// receive long-polls url until want messages arrived (deleting
 // them) or ctx ends, and returns them.
-func provisionReceive(ctx context.Context, t *testing.T, sqsClient *sqs.Client, url string, want int) []sqstypes.Message {
+func receive(ctx context.Context, t *testing.T, sqsClient *sqs.Client, url string, want int) []sqstypes.Message {
 	t.Helper()
 	var got []sqstypes.Message
 	for len(got) < want {
@@ -83,8 +83,8 @@ func provisionReceive(ctx context.Context, t *testing.T, sqsClient *sqs.Client, 
 	return got
 }
 
-// provisionAssertEmpty checks that url has no message within one short poll.
-func provisionAssertEmpty(ctx context.Context, t *testing.T, sqsClient *sqs.Client, url string) {
+// assertEmpty checks that url has no message within one short poll.
+func assertEmpty(ctx context.Context, t *testing.T, sqsClient *sqs.Client, url string) {
 	t.Helper()
 	out, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
 	require.NoError(t, err)
@@ -93,8 +93,8 @@ func provisionAssertEmpty(ctx context.Context, t *testing.T, sqsClient *sqs.Clie
 	}
 }
 
-// provisionNotification is the part of an SNS notification the test checks.
-type provisionNotification struct {
+// notification is the part of an SNS notification the test checks.
+type notification struct {
 	Type              string
 	TopicArn          string
 	Message           string
@@ -102,7 +102,7 @@ type provisionNotification struct {
 }
 
 func TestProvisionAgainstEndpoint(t *testing.T) {
-	snsClient, sqsClient := provisionTestClients(t)
+	snsClient, sqsClient := testClients(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 
@@ -117,10 +117,10 @@ func TestProvisionAgainstEndpoint(t *testing.T) {
 		},
 	}
 
-	first, err := Provision(ctx, snsClient, sqsClient, spec)
+	first, err := Apply(ctx, snsClient, sqsClient, spec)
 	require.NoError(t, err)
-	provisionCleanup(t, snsClient, sqsClient, first)
-	second, err := Provision(ctx, snsClient, sqsClient, spec)
+	cleanup(t, snsClient, sqsClient, first)
+	second, err := Apply(ctx, snsClient, sqsClient, spec)
 	require.NoError(t, err)
 	require.Equal(t, first, second, "a second run returns the same topology")
 	subs, err := snsClient.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(first.TopicARN)})
@@ -175,17 +175,17 @@ func TestProvisionAgainstEndpoint(t *testing.T) {
 		publish("filtered-out-"+id, "other")
 		publish("hello-"+id, "order")
 
-		got := provisionReceive(ctx, t, sqsClient, raw.URL, 1)
+		got := receive(ctx, t, sqsClient, raw.URL, 1)
 		require.Len(t, got, 1)
 		assert.Equal(t, "hello-"+id, aws.ToString(got[0].Body), "raw delivery: the body is the message")
 		assert.Equal(t, "order", aws.ToString(got[0].MessageAttributes["kind"].StringValue), "raw delivery: SNS attributes become SQS attributes")
-		provisionAssertEmpty(ctx, t, sqsClient, raw.URL)
+		assertEmpty(ctx, t, sqsClient, raw.URL)
 
-		got = provisionReceive(ctx, t, sqsClient, wrapped.URL, 2)
+		got = receive(ctx, t, sqsClient, wrapped.URL, 2)
 		require.Len(t, got, 2)
-		bodies := make(map[string]provisionNotification)
+		bodies := make(map[string]notification)
 		for _, m := range got {
-			var n provisionNotification
+			var n notification
 			require.NoError(t, json.Unmarshal([]byte(aws.ToString(m.Body)), &n), "wrapped delivery: the body is an SNS notification")
 			assert.Equal(t, "Notification", n.Type)
 			assert.Equal(t, first.TopicARN, n.TopicArn)
@@ -201,7 +201,7 @@ func TestProvisionAgainstEndpoint(t *testing.T) {
 		doc := `{"Version":"2012-10-17","Statement":[` + other + `]}`
 		_, err := sqsClient.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(raw.URL), Attributes: map[string]string{"Policy": doc}})
 		require.NoError(t, err)
-		_, err = Provision(ctx, snsClient, sqsClient, spec)
+		_, err = Apply(ctx, snsClient, sqsClient, spec)
 		require.NoError(t, err)
 		attrs, err := sqsClient.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 			QueueUrl: aws.String(raw.URL), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNamePolicy},
@@ -219,7 +219,7 @@ func TestProvisionAgainstEndpoint(t *testing.T) {
 			{Name: rawName, RawMessageDelivery: true, FilterPolicy: `{"kind":["order"]}`, FilterPolicyScope: FilterPolicyScopeMessageBody},
 			{Name: wrappedName, DeadLetterQueue: true, MaxReceiveCount: 7, VisibilityTimeout: time.Minute},
 		}
-		topo, err := Provision(ctx, snsClient, sqsClient, changed)
+		topo, err := Apply(ctx, snsClient, sqsClient, changed)
 		require.NoError(t, err)
 		assert.Equal(t, first, topo)
 
@@ -232,7 +232,7 @@ func TestProvisionAgainstEndpoint(t *testing.T) {
 		})
 		require.NoError(t, err)
 		assert.Equal(t, "60", attrs.Attributes["VisibilityTimeout"])
-		assert.True(t, provisionAttrEqual("RedrivePolicy", attrs.Attributes["RedrivePolicy"], provisionRedrivePolicy(wrapped.DeadLetterARN, 7)),
+		assert.True(t, attrEqual("RedrivePolicy", attrs.Attributes["RedrivePolicy"], redrivePolicy(wrapped.DeadLetterARN, 7)),
 			attrs.Attributes["RedrivePolicy"])
 		sub, err := snsClient.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(raw.SubscriptionARN)})
 		require.NoError(t, err)
@@ -243,21 +243,21 @@ func TestProvisionAgainstEndpoint(t *testing.T) {
 			_, err := snsClient.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(first.TopicARN), Message: aws.String(body)})
 			require.NoError(t, err)
 		}
-		got := provisionReceive(ctx, t, sqsClient, raw.URL, 1)
+		got := receive(ctx, t, sqsClient, raw.URL, 1)
 		require.Len(t, got, 1)
 		assert.JSONEq(t, `{"kind":"order","id":"`+id+`"}`, aws.ToString(got[0].Body))
-		provisionAssertEmpty(ctx, t, sqsClient, raw.URL)
-		assert.Len(t, provisionReceive(ctx, t, sqsClient, wrapped.URL, 2), 2)
+		assertEmpty(ctx, t, sqsClient, raw.URL)
+		assert.Len(t, receive(ctx, t, sqsClient, wrapped.URL, 2), 2)
 
 		// And it is idempotent again.
-		again, err := Provision(ctx, snsClient, sqsClient, changed)
+		again, err := Apply(ctx, snsClient, sqsClient, changed)
 		require.NoError(t, err)
 		assert.Equal(t, first, again)
 	})
 }
 
 func TestProvisionFIFOAgainstEndpoint(t *testing.T) {
-	snsClient, sqsClient := provisionTestClients(t)
+	snsClient, sqsClient := testClients(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -268,10 +268,10 @@ func TestProvisionFIFOAgainstEndpoint(t *testing.T) {
 		ContentBasedDeduplication: true,
 		Queues:                    []QueueSpec{{Name: queueName, RawMessageDelivery: true, DeadLetterQueue: true}},
 	}
-	first, err := Provision(ctx, snsClient, sqsClient, spec)
+	first, err := Apply(ctx, snsClient, sqsClient, spec)
 	require.NoError(t, err)
-	provisionCleanup(t, snsClient, sqsClient, first)
-	second, err := Provision(ctx, snsClient, sqsClient, spec)
+	cleanup(t, snsClient, sqsClient, first)
+	second, err := Apply(ctx, snsClient, sqsClient, spec)
 	require.NoError(t, err)
 	require.Equal(t, first, second)
 	q := first.Queues[queueName]
@@ -287,14 +287,14 @@ func TestProvisionFIFOAgainstEndpoint(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "true", attrs.Attributes["FifoQueue"])
 	assert.Equal(t, "true", attrs.Attributes["ContentBasedDeduplication"])
-	assert.True(t, provisionAttrEqual("RedrivePolicy", attrs.Attributes["RedrivePolicy"], provisionRedrivePolicy(q.DeadLetterARN, DefaultMaxReceiveCount)),
+	assert.True(t, attrEqual("RedrivePolicy", attrs.Attributes["RedrivePolicy"], redrivePolicy(q.DeadLetterARN, DefaultMaxReceiveCount)),
 		attrs.Attributes["RedrivePolicy"])
 
 	for _, body := range []string{"first-" + id, "second-" + id} {
 		_, err := snsClient.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(first.TopicARN), Message: aws.String(body), MessageGroupId: aws.String("g")})
 		require.NoError(t, err)
 	}
-	got := provisionReceive(ctx, t, sqsClient, q.URL, 2)
+	got := receive(ctx, t, sqsClient, q.URL, 2)
 	require.Len(t, got, 2)
 	assert.Equal(t, "first-"+id, aws.ToString(got[0].Body), "FIFO order kept")
 	assert.Equal(t, "second-"+id, aws.ToString(got[1].Body))

@@ -1,9 +1,10 @@
-package snssqs
+package provision
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/snssqs/snssqs"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,8 +43,8 @@ type provFakeSub struct {
 	attrs                          map[string]string
 }
 
-// provFake is a hand-written, AWS-like fake of SNSProvisionAPI and
-// SQSProvisionAPI (the method sets do not overlap). Like AWS, CreateTopic
+// provFake is a hand-written, AWS-like fake of SNSAPI and
+// SQSAPI (the method sets do not overlap). Like AWS, CreateTopic
 // answers InvalidParameter and CreateQueue QueueNameExists when the resource
 // exists with different attributes, and SQS returns maxReceiveCount as a
 // number. Every call is logged in order with its input.
@@ -416,8 +417,8 @@ func provCopy(m map[string]string) map[string]string {
 }
 
 var (
-	_ SNSProvisionAPI = (*provFake)(nil)
-	_ SQSProvisionAPI = (*provFake)(nil)
+	_ SNSAPI = (*provFake)(nil)
+	_ SQSAPI = (*provFake)(nil)
 )
 
 // provStandardSpec is a standard topic with a raw, filtered queue with a DLQ and
@@ -443,7 +444,7 @@ func provStandardSpec() TopologySpec {
 
 func TestProvisionCreatesStandardTopologyWithExactRequests(t *testing.T) {
 	f := newProvFake()
-	topo, err := Provision(context.Background(), f, f, provStandardSpec())
+	topo, err := Apply(context.Background(), f, f, provStandardSpec())
 	require.NoError(t, err)
 
 	topic := provTopicARN("orders")
@@ -516,7 +517,7 @@ func TestProvisionCreatesStandardTopologyWithExactRequests(t *testing.T) {
 
 	assert.Equal(t, &Topology{
 		TopicARN: topic,
-		Queues: map[string]ProvisionedQueue{
+		Queues: map[string]Queue{
 			"billing": {
 				URL:             provQueueURL("billing"),
 				ARN:             provQueueARN("billing"),
@@ -538,11 +539,11 @@ func TestProvisionSecondRunChangesNothing(t *testing.T) {
 		t.Run(fmt.Sprintf("legacyExistsCode=%v", legacy), func(t *testing.T) {
 			f := newProvFake()
 			f.legacyExistsCode = legacy
-			first, err := Provision(context.Background(), f, f, provStandardSpec())
+			first, err := Apply(context.Background(), f, f, provStandardSpec())
 			require.NoError(t, err)
 			f.reset()
 
-			second, err := Provision(context.Background(), f, f, provStandardSpec())
+			second, err := Apply(context.Background(), f, f, provStandardSpec())
 			require.NoError(t, err)
 			assert.Equal(t, first, second)
 			assert.Empty(t, f.writes(), "second run must not write anything")
@@ -559,7 +560,7 @@ func TestProvisionFIFO(t *testing.T) {
 		ContentBasedDeduplication: true,
 		Queues:                    []QueueSpec{{Name: "billing.fifo", DeadLetterQueue: true}},
 	}
-	topo, err := Provision(context.Background(), f, f, spec)
+	topo, err := Apply(context.Background(), f, f, spec)
 	require.NoError(t, err)
 
 	createTopic := provInputs[*sns.CreateTopicInput](f)
@@ -581,7 +582,7 @@ func TestProvisionFIFO(t *testing.T) {
 	// Turning content-based deduplication off updates topic and queue in place.
 	f.reset()
 	spec.ContentBasedDeduplication = false
-	_, err = Provision(context.Background(), f, f, spec)
+	_, err = Apply(context.Background(), f, f, spec)
 	require.NoError(t, err)
 	assert.Equal(t, []string{
 		"SetTopicAttributes ContentBasedDeduplication",
@@ -594,11 +595,11 @@ func TestProvisionFIFO(t *testing.T) {
 
 func TestProvisionUpdatesTopicThatExistsWithDifferentAttributes(t *testing.T) {
 	f := newProvFake()
-	_, err := Provision(context.Background(), f, f, TopologySpec{TopicName: "orders.fifo"})
+	_, err := Apply(context.Background(), f, f, TopologySpec{TopicName: "orders.fifo"})
 	require.NoError(t, err)
 	f.reset()
 
-	_, err = Provision(context.Background(), f, f, TopologySpec{
+	_, err = Apply(context.Background(), f, f, TopologySpec{
 		TopicName:                 "orders.fifo",
 		ContentBasedDeduplication: true,
 		TopicAttributes:           map[string]string{"DisplayName": "Orders"},
@@ -617,13 +618,13 @@ func TestProvisionUpdatesQueueThatExistsWithDifferentAttributes(t *testing.T) {
 			f := newProvFake()
 			f.legacyExistsCode = legacy
 			spec := provStandardSpec()
-			_, err := Provision(context.Background(), f, f, spec)
+			_, err := Apply(context.Background(), f, f, spec)
 			require.NoError(t, err)
 			f.reset()
 
 			spec.Queues[0].VisibilityTimeout = 2 * time.Minute
 			spec.Queues[0].MaxReceiveCount = 0
-			topo, err := Provision(context.Background(), f, f, spec)
+			topo, err := Apply(context.Background(), f, f, spec)
 			require.NoError(t, err)
 
 			assert.Contains(t, f.ops(), "GetQueueUrl billing")
@@ -649,7 +650,7 @@ func TestProvisionMergesExistingQueuePolicy(t *testing.T) {
 		"Policy":   `{"Version":"2012-10-17","Id":"custom","Statement":[` + other + `,` + stale + `]}`,
 	}
 
-	_, err := Provision(context.Background(), f, f, TopologySpec{TopicName: "orders", Queues: []QueueSpec{{Name: "audit"}}})
+	_, err := Apply(context.Background(), f, f, TopologySpec{TopicName: "orders", Queues: []QueueSpec{{Name: "audit"}}})
 	require.NoError(t, err)
 
 	sets := provInputs[*sqs.SetQueueAttributesInput](f)
@@ -767,7 +768,7 @@ func TestProvisionReusesExistingSubscriptionAcrossPages(t *testing.T) {
 		{Name: "billing", RawMessageDelivery: true, FilterPolicy: `{"nested":{"x":["y"]}}`, FilterPolicyScope: FilterPolicyScopeMessageBody},
 		{Name: "audit"},
 	}}
-	topo, err := Provision(context.Background(), f, f, spec)
+	topo, err := Apply(context.Background(), f, f, spec)
 	require.NoError(t, err)
 
 	assert.Equal(t, topic+":existing", topo.Queues["billing"].SubscriptionARN)
@@ -790,11 +791,11 @@ func TestProvisionReusesExistingSubscriptionAcrossPages(t *testing.T) {
 	// Dropping the filter removes it; a second run is then a no-op.
 	f.reset()
 	spec.Queues[0].FilterPolicy, spec.Queues[0].FilterPolicyScope = "", ""
-	_, err = Provision(context.Background(), f, f, spec)
+	_, err = Apply(context.Background(), f, f, spec)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"SetSubscriptionAttributes FilterPolicy="}, f.writes())
 	f.reset()
-	_, err = Provision(context.Background(), f, f, spec)
+	_, err = Apply(context.Background(), f, f, spec)
 	require.NoError(t, err)
 	assert.Empty(t, f.writes())
 }
@@ -807,33 +808,33 @@ func TestProvisionSubscriptionChanges(t *testing.T) {
 		raw    bool
 		policy string
 		scope  string
-		want   []provisionAttrChange
+		want   []attrChange
 	}{
 		{"nothing to do", map[string]string{"RawMessageDelivery": "false"}, false, "", FilterPolicyScopeMessageAttributes, nil},
 		{"raw missing means false", map[string]string{}, true, "", FilterPolicyScopeMessageAttributes,
-			[]provisionAttrChange{{"RawMessageDelivery", "true"}}},
+			[]attrChange{{"RawMessageDelivery", "true"}}},
 		{"raw case-insensitive", map[string]string{"RawMessageDelivery": "True"}, true, "", FilterPolicyScopeMessageAttributes, nil},
 		{"add policy, default scope implied", map[string]string{}, false, flat, FilterPolicyScopeMessageAttributes,
-			[]provisionAttrChange{{"FilterPolicy", flat}}},
+			[]attrChange{{"FilterPolicy", flat}}},
 		{"same policy reformatted", map[string]string{"FilterPolicy": "{ \"a\" : [\"b\"] }", "FilterPolicyScope": "MessageAttributes"}, false, flat, FilterPolicyScopeMessageAttributes, nil},
 		{"number and string differ in a filter", map[string]string{"FilterPolicy": `{"a":[5]}`}, false, `{"a":["5"]}`, FilterPolicyScopeMessageAttributes,
-			[]provisionAttrChange{{"FilterPolicy", `{"a":["5"]}`}}},
+			[]attrChange{{"FilterPolicy", `{"a":["5"]}`}}},
 		{"to body scope: scope first", map[string]string{"FilterPolicy": flat, "FilterPolicyScope": "MessageAttributes"}, false, nested, FilterPolicyScopeMessageBody,
-			[]provisionAttrChange{{"FilterPolicyScope", "MessageBody"}, {"FilterPolicy", nested}}},
+			[]attrChange{{"FilterPolicyScope", "MessageBody"}, {"FilterPolicy", nested}}},
 		{"to body scope, same policy: policy rewritten after scope", map[string]string{"FilterPolicy": flat, "FilterPolicyScope": "MessageAttributes"}, false, flat, FilterPolicyScopeMessageBody,
-			[]provisionAttrChange{{"FilterPolicyScope", "MessageBody"}, {"FilterPolicy", flat}}},
+			[]attrChange{{"FilterPolicyScope", "MessageBody"}, {"FilterPolicy", flat}}},
 		{"to attributes scope: new policy first, then scope, then policy again", map[string]string{"FilterPolicy": nested, "FilterPolicyScope": "MessageBody"}, false, flat, FilterPolicyScopeMessageAttributes,
-			[]provisionAttrChange{{"FilterPolicy", flat}, {"FilterPolicyScope", "MessageAttributes"}, {"FilterPolicy", flat}}},
+			[]attrChange{{"FilterPolicy", flat}, {"FilterPolicyScope", "MessageAttributes"}, {"FilterPolicy", flat}}},
 		{"to attributes scope, same policy", map[string]string{"FilterPolicy": flat, "FilterPolicyScope": "MessageBody"}, false, flat, FilterPolicyScopeMessageAttributes,
-			[]provisionAttrChange{{"FilterPolicyScope", "MessageAttributes"}, {"FilterPolicy", flat}}},
+			[]attrChange{{"FilterPolicyScope", "MessageAttributes"}, {"FilterPolicy", flat}}},
 		{"policy change only", map[string]string{"FilterPolicy": flat, "FilterPolicyScope": "MessageBody"}, false, nested, FilterPolicyScopeMessageBody,
-			[]provisionAttrChange{{"FilterPolicy", nested}}},
+			[]attrChange{{"FilterPolicy", nested}}},
 		{"remove policy", map[string]string{"FilterPolicy": flat, "FilterPolicyScope": "MessageBody"}, false, "", FilterPolicyScopeMessageAttributes,
-			[]provisionAttrChange{{"FilterPolicy", ""}}},
+			[]attrChange{{"FilterPolicy", ""}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, provisionSubscriptionChanges(tt.cur, tt.raw, tt.policy, tt.scope))
+			assert.Equal(t, tt.want, subscriptionChanges(tt.cur, tt.raw, tt.policy, tt.scope))
 		})
 	}
 }
@@ -874,15 +875,15 @@ func TestProvisionValidation(t *testing.T) {
 	for name, spec := range tests {
 		t.Run(name, func(t *testing.T) {
 			f := newProvFake()
-			_, err := Provision(context.Background(), f, f, spec)
-			require.ErrorIs(t, err, ErrInvalidOptions)
+			_, err := Apply(context.Background(), f, f, spec)
+			require.ErrorIs(t, err, snssqs.ErrInvalidOptions)
 			assert.Empty(t, f.ops(), "nothing is called for an invalid spec")
 		})
 	}
 
 	t.Run("all problems are reported", func(t *testing.T) {
 		err := TopologySpec{TopicName: "t!", Queues: []QueueSpec{{Name: "a.fifo"}, {Name: "b", MaxReceiveCount: 2}}}.Validate()
-		require.ErrorIs(t, err, ErrInvalidOptions)
+		require.ErrorIs(t, err, snssqs.ErrInvalidOptions)
 		assert.Contains(t, err.Error(), `topic name "t!"`)
 		assert.Contains(t, err.Error(), `queue "a.fifo": name must not end in ".fifo"`)
 		assert.Contains(t, err.Error(), `queue "b": MaxReceiveCount requires DeadLetterQueue`)
@@ -899,10 +900,10 @@ func TestProvisionValidation(t *testing.T) {
 	})
 	t.Run("nil clients", func(t *testing.T) {
 		f := newProvFake()
-		_, err := Provision(context.Background(), nil, f, TopologySpec{TopicName: "t"})
-		require.ErrorIs(t, err, ErrInvalidOptions)
-		_, err = Provision(context.Background(), f, nil, TopologySpec{TopicName: "t"})
-		require.ErrorIs(t, err, ErrInvalidOptions)
+		_, err := Apply(context.Background(), nil, f, TopologySpec{TopicName: "t"})
+		require.ErrorIs(t, err, snssqs.ErrInvalidOptions)
+		_, err = Apply(context.Background(), f, nil, TopologySpec{TopicName: "t"})
+		require.ErrorIs(t, err, snssqs.ErrInvalidOptions)
 	})
 }
 
@@ -930,7 +931,7 @@ func TestProvisionErrorsKeepAWSErrorsReachable(t *testing.T) {
 		t.Run(tt.op, func(t *testing.T) {
 			f := newProvFake()
 			f.failures[tt.op] = tt.err
-			topo, err := Provision(context.Background(), f, f, provStandardSpec())
+			topo, err := Apply(context.Background(), f, f, provStandardSpec())
 			require.Error(t, err)
 			assert.Nil(t, topo)
 			require.ErrorIs(t, err, tt.err, "the AWS error itself is reachable")
@@ -946,7 +947,7 @@ func TestProvisionErrorsKeepAWSErrorsReachable(t *testing.T) {
 	t.Run("typed error via errors.As", func(t *testing.T) {
 		f := newProvFake()
 		f.failures["CreateQueue"] = &sqstypes.QueueDeletedRecently{Message: aws.String("wait")}
-		_, err := Provision(context.Background(), f, f, provStandardSpec())
+		_, err := Apply(context.Background(), f, f, provStandardSpec())
 		var recent *sqstypes.QueueDeletedRecently
 		require.ErrorAs(t, err, &recent)
 		assert.Equal(t, "wait", aws.ToString(recent.Message))
@@ -954,30 +955,30 @@ func TestProvisionErrorsKeepAWSErrorsReachable(t *testing.T) {
 
 	t.Run("existing-subscription path", func(t *testing.T) {
 		f := newProvFake()
-		_, err := Provision(context.Background(), f, f, provStandardSpec())
+		_, err := Apply(context.Background(), f, f, provStandardSpec())
 		require.NoError(t, err)
 		spec := provStandardSpec()
 		spec.Queues[0].RawMessageDelivery = false
 		f.failures["SetSubscriptionAttributes"] = &snstypes.AuthorizationErrorException{Message: aws.String("no")}
-		_, err = Provision(context.Background(), f, f, spec)
+		_, err = Apply(context.Background(), f, f, spec)
 		var denied *snstypes.AuthorizationErrorException
 		require.ErrorAs(t, err, &denied)
 		assert.Contains(t, err.Error(), "set attribute RawMessageDelivery of subscription")
 
 		f.failures = map[string]error{"GetSubscriptionAttributes": &snstypes.NotFoundException{Message: aws.String("gone")}}
-		_, err = Provision(context.Background(), f, f, spec)
+		_, err = Apply(context.Background(), f, f, spec)
 		var notFound *snstypes.NotFoundException
 		require.ErrorAs(t, err, &notFound)
 	})
 
 	t.Run("GetQueueUrl after QueueNameExists", func(t *testing.T) {
 		f := newProvFake()
-		_, err := Provision(context.Background(), f, f, provStandardSpec())
+		_, err := Apply(context.Background(), f, f, provStandardSpec())
 		require.NoError(t, err)
 		spec := provStandardSpec()
 		spec.Queues[0].VisibilityTimeout = time.Hour
 		f.failures["GetQueueUrl"] = &sqstypes.QueueDoesNotExist{Message: aws.String("deleted meanwhile")}
-		_, err = Provision(context.Background(), f, f, spec)
+		_, err = Apply(context.Background(), f, f, spec)
 		var missing *sqstypes.QueueDoesNotExist
 		require.ErrorAs(t, err, &missing)
 		assert.Contains(t, err.Error(), `get URL of existing queue "billing"`)
@@ -986,7 +987,7 @@ func TestProvisionErrorsKeepAWSErrorsReachable(t *testing.T) {
 	t.Run("unparseable existing policy is not overwritten", func(t *testing.T) {
 		f := newProvFake()
 		f.queues["audit"] = map[string]string{"QueueArn": provQueueARN("audit"), "Policy": "garbage"}
-		_, err := Provision(context.Background(), f, f, TopologySpec{TopicName: "orders", Queues: []QueueSpec{{Name: "audit"}}})
+		_, err := Apply(context.Background(), f, f, TopologySpec{TopicName: "orders", Queues: []QueueSpec{{Name: "audit"}}})
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), `queue "audit"`)
 		assert.Equal(t, "garbage", f.queues["audit"]["Policy"])
@@ -996,7 +997,7 @@ func TestProvisionErrorsKeepAWSErrorsReachable(t *testing.T) {
 	t.Run("context is passed through", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		_, err := Provision(ctx, provCtxCheckingSNS{newProvFake()}, newProvFake(), provStandardSpec())
+		_, err := Apply(ctx, provCtxCheckingSNS{newProvFake()}, newProvFake(), provStandardSpec())
 		require.ErrorIs(t, err, context.Canceled)
 	})
 }
@@ -1013,13 +1014,13 @@ func (c provCtxCheckingSNS) CreateTopic(ctx context.Context, in *sns.CreateTopic
 
 func TestProvisionRejectsMissingIdentifiers(t *testing.T) {
 	f := newProvFake()
-	_, err := Provision(context.Background(), provEmptyTopicARN{f}, f, TopologySpec{TopicName: "t"})
+	_, err := Apply(context.Background(), provEmptyTopicARN{f}, f, TopologySpec{TopicName: "t"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no TopicArn")
 
 	f = newProvFake()
 	f.queues["q"] = map[string]string{} // no QueueArn
-	_, err = Provision(context.Background(), f, f, TopologySpec{TopicName: "t", Queues: []QueueSpec{{Name: "q"}}})
+	_, err = Apply(context.Background(), f, f, TopologySpec{TopicName: "t", Queues: []QueueSpec{{Name: "q"}}})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no QueueArn")
 }
@@ -1032,11 +1033,11 @@ func (provEmptyTopicARN) CreateTopic(context.Context, *sns.CreateTopicInput, ...
 }
 
 func TestProvisionAttrEqual(t *testing.T) {
-	assert.True(t, provisionAttrEqual("RedrivePolicy", `{"deadLetterTargetArn":"a","maxReceiveCount":5}`, `{"maxReceiveCount":"5","deadLetterTargetArn":"a"}`))
-	assert.False(t, provisionAttrEqual("RedrivePolicy", `{"deadLetterTargetArn":"a","maxReceiveCount":5}`, `{"deadLetterTargetArn":"a","maxReceiveCount":"6"}`))
-	assert.False(t, provisionAttrEqual("Policy", `{"a":5}`, `{"a":"5"}`), "only redrive policies are lenient")
-	assert.True(t, provisionAttrEqual("DeliveryPolicy", `{"a": {"b": 1}}`, `{"a":{"b":1}}`))
-	assert.True(t, provisionAttrEqual("DelaySeconds", "2", "2"))
-	assert.False(t, provisionAttrEqual("DelaySeconds", "", "0"))
-	assert.False(t, provisionAttrEqual("DisplayName", "{", "{"[:0]))
+	assert.True(t, attrEqual("RedrivePolicy", `{"deadLetterTargetArn":"a","maxReceiveCount":5}`, `{"maxReceiveCount":"5","deadLetterTargetArn":"a"}`))
+	assert.False(t, attrEqual("RedrivePolicy", `{"deadLetterTargetArn":"a","maxReceiveCount":5}`, `{"deadLetterTargetArn":"a","maxReceiveCount":"6"}`))
+	assert.False(t, attrEqual("Policy", `{"a":5}`, `{"a":"5"}`), "only redrive policies are lenient")
+	assert.True(t, attrEqual("DeliveryPolicy", `{"a": {"b": 1}}`, `{"a":{"b":1}}`))
+	assert.True(t, attrEqual("DelaySeconds", "2", "2"))
+	assert.False(t, attrEqual("DelaySeconds", "", "0"))
+	assert.False(t, attrEqual("DisplayName", "{", "{"[:0]))
 }
