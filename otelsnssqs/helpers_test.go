@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
 	"github.com/snssqs/snssqs"
 	"github.com/snssqs/snssqs/otelsnssqs"
@@ -130,6 +131,19 @@ func count(t *testing.T, ms map[string]metricdata.Metrics, name string, match ..
 		}
 	}
 	return total
+}
+
+// destinations lists the messaging.destination.name of a metric's data
+// points.
+func destinations(ms map[string]metricdata.Metrics, name string) []string {
+	var out []string
+	if data, ok := ms[name].Data.(metricdata.Sum[int64]); ok {
+		for _, dp := range data.DataPoints {
+			v, _ := dp.Attributes.Value(semconv.MessagingDestinationNameKey)
+			out = append(out, v.AsString())
+		}
+	}
+	return out
 }
 
 func hasAll(set attribute.Set, match []attribute.KeyValue) bool {

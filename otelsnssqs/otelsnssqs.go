@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/smithy-go"
 	"go.opentelemetry.io/otel"
@@ -96,8 +97,42 @@ type destination struct {
 	create, send, process          string
 	createAttrs, sendAttrs, pAttrs []attribute.KeyValue
 
-	sent, consumed, inFlight, nacked, released, deadLetter *cell
-	sendOK, processOK                                      attribute.Set
+	sendOK, processOK attribute.Set
+
+	// The metric cells of the destination's role, made on first use, so a
+	// topic reports no consumed messages and a queue no sent ones.
+	sent  atomic.Pointer[cell]
+	queue atomic.Pointer[queueCells]
+}
+
+// queueCells are the cells of a queue messages are consumed from.
+type queueCells struct{ consumed, inFlight, nacked, released, deadLetter *cell }
+
+// sentCell is d's cell of messages sent without error.
+func (i *Instrumentation) sentCell(d *destination) *cell {
+	if c := d.sent.Load(); c != nil {
+		return c
+	}
+	k := d.key
+	k.op = "send"
+	c := i.m.sent.cell(k) // the same cell for racing callers
+	d.sent.Store(c)
+	return c
+}
+
+// queueCells are d's cells as a queue consumed from.
+func (i *Instrumentation) queueCells(d *destination) *queueCells {
+	if q := d.queue.Load(); q != nil {
+		return q
+	}
+	consumed := d.key
+	consumed.op = "receive"
+	q := &queueCells{
+		consumed: i.m.consumed.cell(consumed), inFlight: i.m.inFlight.cell(d.key), nacked: i.m.nacked.cell(d.key),
+		released: i.m.released.cell(d.key), deadLetter: i.m.deadLetter.cell(d.key),
+	}
+	d.queue.Store(q)
+	return q
 }
 
 // dest returns the destination name of system, built once.
@@ -116,12 +151,6 @@ func (i *Instrumentation) dest(system attribute.KeyValue, name string) *destinat
 			createAttrs: []attribute.KeyValue{system, dn, semconv.MessagingOperationTypeCreate, semconv.MessagingOperationName("create")},
 			sendAttrs:   []attribute.KeyValue{system, dn, semconv.MessagingOperationTypeSend, semconv.MessagingOperationName("send")},
 			pAttrs:      []attribute.KeyValue{system, dn, semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process")},
-			sent:        i.m.sent.cell(op("send", attribute.KeyValue{})),
-			consumed:    i.m.consumed.cell(op("receive", attribute.KeyValue{})),
-			inFlight:    i.m.inFlight.cell(k),
-			nacked:      i.m.nacked.cell(k),
-			released:    i.m.released.cell(k),
-			deadLetter:  i.m.deadLetter.cell(k),
 			sendOK:      i.attrs(op("send", semconv.MessagingOperationTypeSend)),
 			processOK:   i.attrs(op("process", semconv.MessagingOperationTypeProcess)),
 		}

@@ -225,6 +225,8 @@ func TestMetricsMatchWhatHappened(t *testing.T) {
 	assert.Equal(t, int64(total), sum(t, ms, "messaging.client.sent.messages", semconv.MessagingSystemAWSSNS, topic))
 	assert.Equal(t, int64(total), withoutKey(t, ms, "messaging.client.sent.messages", semconv.ErrorTypeKey), "none failed")
 	assert.Equal(t, int64(received), sum(t, ms, "messaging.client.consumed.messages", semconv.MessagingSystemAWSSQS, queue))
+	assert.Equal(t, []string{"counted"}, destinations(ms, "messaging.client.sent.messages"), "the queue sent nothing")
+	assert.Equal(t, []string{"counted-q"}, destinations(ms, "messaging.client.consumed.messages"), "nothing was consumed from the topic")
 	assert.Equal(t, uint64(received), count(t, ms, "messaging.process.duration", queue))
 	assert.Equal(t, uint64(failOnce+3), count(t, ms, "messaging.process.duration", queue, semconv.ErrorTypeKey.String("nacked")))
 	assert.Equal(t, int64(failOnce+3), sum(t, ms, "snssqs.messages.nacked", queue))

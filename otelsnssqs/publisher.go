@@ -43,7 +43,7 @@ func (i *Instrumentation) publish(ctx context.Context, m snssqs.PublishInfo) (co
 		switch {
 		case d.Rejected: // a message no request carried was never sent
 		case et == "":
-			dest.sent.n.Add(1)
+			i.sentCell(dest).n.Add(1)
 		default:
 			k := dest.key
 			k.op, k.errorType = "send", et

@@ -26,9 +26,9 @@ func (i *Instrumentation) queue(queueURL string) *destination {
 }
 
 func (i *Instrumentation) received(m snssqs.ReceivedMessage) {
-	qd := i.queue(m.QueueURL)
-	qd.inFlight.n.Add(1)
-	qd.consumed.n.Add(1)
+	q := i.queueCells(i.queue(m.QueueURL))
+	q.inFlight.n.Add(1)
+	q.consumed.n.Add(1)
 }
 
 // handle starts a message's consumer span, a child of the trace context
@@ -53,7 +53,8 @@ func (i *Instrumentation) handle(ctx context.Context, m *snssqs.Message) (contex
 			span.SetAttributes(semconv.ErrorTypeKey.String(et))
 		}
 		span.End()
-		qd.inFlight.n.Add(-1)
+		q := i.queueCells(qd)
+		q.inFlight.n.Add(-1)
 		set := qd.processOK
 		if et != "" {
 			k := qd.key
@@ -62,18 +63,18 @@ func (i *Instrumentation) handle(ctx context.Context, m *snssqs.Message) (contex
 		}
 		i.m.process.RecordSet(i.mctx(ctx), d.Duration.Seconds(), set)
 		if !d.Deleted && d.Outcome != snssqs.OutcomeAbandoned && d.Outcome != snssqs.OutcomeReleased {
-			qd.nacked.n.Add(1)
+			q.nacked.n.Add(1)
 		}
 		if d.DeadLetterBound {
-			qd.deadLetter.n.Add(1)
+			q.deadLetter.n.Add(1)
 		}
 	}
 }
 
 func (i *Instrumentation) released(m snssqs.ReleasedMessage) {
-	qd := i.queue(m.QueueURL)
-	qd.inFlight.n.Add(-1)
-	qd.released.n.Add(1)
+	q := i.queueCells(i.queue(m.QueueURL))
+	q.inFlight.n.Add(-1)
+	q.released.n.Add(1)
 }
 
 // sqsOperations are the operation names and types of a Subscriber's
