@@ -81,6 +81,18 @@
 // so it sees exactly how the message ended. Unset hooks cost nothing. The
 // nested module otelsnssqs implements them with OpenTelemetry.
 //
+// # Observability
+//
+// PublisherOptions.Hooks and SubscriberOptions.Hooks let tracing, metrics
+// and tests watch a Publisher or Subscriber at fixed points without a
+// dependency: package otelsnssqs (a nested module) implements them with
+// OpenTelemetry. Every hook is optional and an unset one costs nothing:
+// nothing is built for it. Hooks run on the library's goroutines, inline,
+// so they must be fast and must not block; they may be called concurrently.
+// A Propagator carries trace context in the CloudEvents envelope (see
+// Carrier). Publisher.Stats and Subscriber.Stats are cheap counters and
+// gauges for health checks.
+//
 // # Errors
 //
 // Errors wrap one of a few sentinel errors (ErrInvalidARN, ErrMessageTooLarge,

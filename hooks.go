@@ -8,13 +8,6 @@ import (
 	"github.com/snssqs/snssqs/internal/consume"
 )
 
-// Hooks let tracing, metrics and tests watch a Publisher or Subscriber at
-// fixed points without a dependency: package otelsnssqs (a nested module)
-// implements them with OpenTelemetry. Every field is optional and an unset
-// one costs nothing: nothing is built for it. Hooks run on the library's
-// goroutines, inline, so they must be fast and must not block; they may be
-// called concurrently.
-
 // Service names the AWS service a message travels through.
 type Service string
 
