@@ -130,23 +130,24 @@ func (p *Publisher) Publish(ctx context.Context, topicARN, eventType string, eve
 // concurrent Publish calls to the topic; on FIFO topics the order of the
 // entries of one group is kept.
 //
-// If any entry fails, PublishBatch returns the results and a *BatchError
-// naming each failed entry; errors.Is(err, ErrBatchFailed) holds and each
-// entry's error (including AWS errors, via errors.As) is reachable. An
-// invalid topic ARN, a ctx already ended, or a shut-down Publisher fail the
-// whole call with nil results. Cancellation of ctx behaves as for Publish,
-// entry by entry.
+// PublishBatch fails in one shape: it always returns one Result per entry,
+// and if any entry failed, a *BatchError naming each failed one;
+// errors.Is(err, ErrBatchFailed) holds and each entry's error (including
+// AWS errors, via errors.As) is reachable. An invalid topic ARN, a ctx
+// already ended, or a shut-down Publisher fail every entry with that error
+// (errors.Is(err, ErrInvalidARN) holds, say) before any request.
+// Cancellation of ctx behaves as for Publish, entry by entry.
 func (p *Publisher) PublishBatch(ctx context.Context, topicARN string, entries []Entry) ([]Result, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("snssqs: publish batch not attempted: %w", err)
+		return failEntries(len(entries), fmt.Errorf("snssqs: publish batch not attempted: %w", err))
 	}
 	if p.b.isClosed() {
-		return nil, fmt.Errorf("%w: publisher is shut down", ErrClosed)
+		return failEntries(len(entries), fmt.Errorf("%w: publisher is shut down", ErrClosed))
 	}
 	topic, err := p.topics.parse(topicARN)
 	if err != nil {
 		p.logRejected(topicARN, "", err)
-		return nil, err
+		return failEntries(len(entries), err)
 	}
 	return sendEntries(ctx, p.b, &p.opts, topicARN, topicDestination(topic), entries, p.logRejected)
 }

@@ -70,18 +70,19 @@ func (p *QueuePublisher) Send(ctx context.Context, queueURL, eventType string, e
 // per entry, in order, like Publisher.PublishBatch: invalid entries are not
 // sent, valid ones are, in SendMessageBatch requests of at most 10 entries
 // and 1 MiB coalesced with concurrent Send calls, and a *BatchError names
-// each failed entry.
+// each failed entry. A malformed queueURL, an ended ctx or a shut-down
+// QueuePublisher fail every entry with that error.
 func (p *QueuePublisher) SendBatch(ctx context.Context, queueURL string, entries []Entry) ([]Result, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("snssqs: send batch not attempted: %w", err)
+		return failEntries(len(entries), fmt.Errorf("snssqs: send batch not attempted: %w", err))
 	}
 	if p.b.isClosed() {
-		return nil, fmt.Errorf("%w: queue publisher is shut down", ErrClosed)
+		return failEntries(len(entries), fmt.Errorf("%w: queue publisher is shut down", ErrClosed))
 	}
 	q, err := parseQueueURL(queueURL)
 	if err != nil {
 		p.logRejected(queueURL, "", err)
-		return nil, err
+		return failEntries(len(entries), err)
 	}
 	return sendEntries(ctx, p.b, &p.opts, queueURL, queueDestination(q), entries, p.logRejected)
 }

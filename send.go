@@ -107,19 +107,37 @@ func sendEntries(ctx context.Context, b *batcher, o *PublisherOptions, dest stri
 			endPublish(dones[index[j]], r, false)
 		}
 	}
+	return results, batchErrorOf(results)
+}
+
+// failEntries is the answer of a batch call that fails before any entry
+// is looked at: every one of n entries fails with err.
+func failEntries(n int, err error) ([]Result, error) {
+	results := make([]Result, n)
+	for i := range results {
+		results[i].Err = err
+	}
+	if n == 0 {
+		return results, err
+	}
+	return results, batchErrorOf(results)
+}
+
+// batchErrorOf is the *BatchError naming the failed results, or nil.
+func batchErrorOf(results []Result) error {
 	var be *BatchError
 	for i, r := range results {
 		if r.Err != nil {
 			if be == nil {
-				be = &BatchError{Total: len(entries)}
+				be = &BatchError{Total: len(results)}
 			}
 			be.Failed = append(be.Failed, newBatchEntryError(i, r.Err))
 		}
 	}
-	if be != nil {
-		return results, be
+	if be == nil {
+		return nil // not a typed nil in the interface
 	}
-	return results, nil
+	return be
 }
 
 // closeWithin shuts b down within d: Close of both publishers.
