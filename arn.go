@@ -3,6 +3,8 @@ package snssqs
 import (
 	"fmt"
 	"strings"
+
+	"github.com/snssqs/snssqs/internal/awslimits"
 )
 
 // Partition names, as they appear in ARNs.
@@ -18,7 +20,7 @@ const (
 )
 
 // fifoSuffix ends the name of every FIFO topic and queue.
-const fifoSuffix = ".fifo"
+const fifoSuffix = awslimits.FIFOSuffix
 
 // maxTopicNameLen is the SNS limit on topic names, ".fifo" included.
 const maxTopicNameLen = 256

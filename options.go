@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/snssqs/snssqs/clock"
+	"github.com/snssqs/snssqs/internal/awslimits"
 )
 
 // DefaultSource is the CloudEvents source used when PublisherOptions.Source
@@ -207,7 +208,7 @@ func (p MessagePolicy) String() string {
 const (
 	maxWaitTime       = 20 * time.Second
 	maxReceiveBatch   = 10
-	maxVisibility     = 12 * time.Hour
+	maxVisibility     = awslimits.MaxVisibility
 	defaultWaitTime   = 20 * time.Second
 	defaultVisibility = 30 * time.Second
 )

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/internal/awslimits"
 )
 
 // Filter policy scopes accepted in QueueSpec.FilterPolicyScope.
@@ -46,11 +47,11 @@ const (
 )
 
 const (
-	fifoSuffix       = ".fifo"
+	fifoSuffix       = awslimits.FIFOSuffix
 	maxTopicName     = 256
 	maxQueueName     = 80
 	maxReceiveCount  = 1000
-	maxVisibility    = 12 * time.Hour
+	maxVisibility    = awslimits.MaxVisibility
 	policyVersion    = "2012-10-17"
 	statementPrefix  = "snssqs-"
 	snsPrincipal     = "sns.amazonaws.com"

@@ -3,6 +3,8 @@ package consume
 import (
 	"math"
 	"time"
+
+	"github.com/snssqs/snssqs/internal/awslimits"
 )
 
 // Backoff computes exponentially growing, jittered delays: the delay of the
@@ -44,7 +46,7 @@ func (b Backoff) Delay(n int) time.Duration {
 }
 
 // MaxVisibility is the longest visibility timeout SQS accepts.
-const MaxVisibility = 12 * time.Hour
+const MaxVisibility = awslimits.MaxVisibility
 
 // VisibilitySeconds turns a delay into the whole seconds of a visibility
 // timeout: rounded up, so that a non-zero delay never becomes 0 s (which

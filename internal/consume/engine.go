@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/snssqs/snssqs/clock"
+	"github.com/snssqs/snssqs/internal/awslimits"
 )
 
 // Client is the part of the SQS client the engine calls.
@@ -108,9 +109,9 @@ type Engine struct {
 func New(cfg Config) *Engine {
 	e := &Engine{
 		cfg:    cfg,
-		fifo:   strings.HasSuffix(cfg.QueueURL, ".fifo"),
+		fifo:   strings.HasSuffix(cfg.QueueURL, awslimits.FIFOSuffix),
 		flow:   newFlow(cfg.Concurrency, cfg.Prefetch, cfg.MaxMessages, cfg.MaxReceivers),
-		disp:   newDispatcher(strings.HasSuffix(cfg.QueueURL, ".fifo"), cfg.Concurrency+cfg.Prefetch),
+		disp:   newDispatcher(strings.HasSuffix(cfg.QueueURL, awslimits.FIFOSuffix), cfg.Concurrency+cfg.Prefetch),
 		stopCh: make(chan struct{}),
 	}
 	e.receiveIn = sqs.ReceiveMessageInput{
