@@ -20,7 +20,9 @@ const (
 // PublisherHooks watch a Publisher or QueuePublisher (PublisherOptions.Hooks).
 type PublisherHooks struct {
 	// Publish is called for every message given to Publish, Send or a batch
-	// form, before it is validated, with the caller's context. The context
+	// form whose call got past its first checks (a valid topic ARN or queue
+	// URL, a live context, a publisher not shut down), before the message
+	// is validated, with the caller's context. The context
 	// it returns is the one the message's trace context is injected from
 	// (PublisherOptions.Propagator), and whose values reach the request
 	// that carries the message; done is called once with the message's
