@@ -138,7 +138,7 @@ func (s *Subscriber) engineObserver(q *queueInfo) consume.Observer {
 	var obs consume.Observer
 	if h.Received != nil {
 		obs.Received = func(d *consume.Delivery) {
-			r := ReceivedMessage{QueueURL: q.url, SQSMessageID: deliveryID(d), ReceiveCount: d.ReceiveCount, MaxReceiveCount: int(q.maxReceive.Load())}
+			r := ReceivedMessage{QueueURL: q.url, SQSMessageID: d.ID(), ReceiveCount: d.ReceiveCount, MaxReceiveCount: int(q.maxReceive.Load())}
 			if sent, ok := sentTimestamp(d.Msg.Attributes); ok {
 				r.Age = max(0, time.Since(sent))
 			}
@@ -148,7 +148,7 @@ func (s *Subscriber) engineObserver(q *queueInfo) consume.Observer {
 	if h.Released != nil {
 		obs.Finished = func(d *consume.Delivery, f consume.Finish) {
 			if f.Kind == consume.FinishReleased {
-				h.Released(ReleasedMessage{QueueURL: q.url, SQSMessageID: deliveryID(d), AtShutdown: f.AtStop})
+				h.Released(ReleasedMessage{QueueURL: q.url, SQSMessageID: d.ID(), AtShutdown: f.AtStop})
 			}
 		}
 	}
@@ -163,14 +163,6 @@ func (s *Subscriber) engineObserver(q *queueInfo) consume.Observer {
 		}
 	}
 	return obs
-}
-
-// deliveryID is d's SQS message id.
-func deliveryID(d *consume.Delivery) string {
-	if d.Msg.MessageId == nil {
-		return ""
-	}
-	return *d.Msg.MessageId
 }
 
 // payloadDeleteTimeout bounds the deletion of one offloaded payload.

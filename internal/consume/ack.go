@@ -240,7 +240,7 @@ func (b *ackBatcher) sendWithRetries(pending []ackEntry) {
 		failures, err := b.send(ctx, pending)
 		cancel()
 		if b.observe != nil {
-			b.observeCall(len(pending), len(failures), time.Since(start), err)
+			b.observe(batchCall(b.op, len(pending), len(failures), time.Since(start), err))
 		}
 		if err != nil {
 			if last {
@@ -281,15 +281,6 @@ func (b *ackBatcher) sendWithRetries(pending []ackEntry) {
 		}
 		pending = retry
 	}
-}
-
-// observeCall reports one batch call of n entries, failed of them
-// rejected, to the observer.
-func (b *ackBatcher) observeCall(n, failed int, elapsed time.Duration, err error) {
-	if err != nil {
-		failed = n
-	}
-	b.observe(Request{Op: b.op, Entries: n, Messages: n - failed, Failed: failed, Duration: elapsed, Err: err})
 }
 
 // batchEntryID is the id of the i-th entry of a batch call.

@@ -39,13 +39,13 @@ func newDelivery(queueURL string, m types.Message) *Delivery {
 	return d
 }
 
-// id is the SQS message id.
-func (d *Delivery) id() string { return aws.ToString(d.Msg.MessageId) }
+// ID is the SQS message id.
+func (d *Delivery) ID() string { return aws.ToString(d.Msg.MessageId) }
 
 // receipt is the receipt handle of this receive.
 func (d *Delivery) receipt() string { return aws.ToString(d.Msg.ReceiptHandle) }
 
 // logFields identify the message in logs; never the body.
 func (d *Delivery) logFields() logrus.Fields {
-	return logrus.Fields{"queue": d.queueURL, "sqs_message_id": d.id(), "receive_count": d.ReceiveCount}
+	return logrus.Fields{"queue": d.queueURL, "sqs_message_id": d.ID(), "receive_count": d.ReceiveCount}
 }

@@ -107,11 +107,12 @@ type Engine struct {
 
 // New returns an engine for cfg.QueueURL.
 func New(cfg Config) *Engine {
+	fifo := strings.HasSuffix(cfg.QueueURL, awslimits.FIFOSuffix)
 	e := &Engine{
 		cfg:    cfg,
-		fifo:   strings.HasSuffix(cfg.QueueURL, awslimits.FIFOSuffix),
+		fifo:   fifo,
 		flow:   newFlow(cfg.Concurrency, cfg.Prefetch, cfg.MaxMessages, cfg.MaxReceivers),
-		disp:   newDispatcher(strings.HasSuffix(cfg.QueueURL, awslimits.FIFOSuffix), cfg.Concurrency+cfg.Prefetch),
+		disp:   newDispatcher(fifo, cfg.Concurrency+cfg.Prefetch),
 		stopCh: make(chan struct{}),
 	}
 	e.receiveIn = sqs.ReceiveMessageInput{
@@ -263,16 +264,16 @@ func (e *Engine) finish(d *Delivery, o outcome) {
 	var f Finish
 	switch o {
 	case outcomeDelete:
-		e.deletes.add(ackEntry{messageID: d.id(), receipt: d.receipt(), done: d.AfterDelete})
+		e.deletes.add(ackEntry{messageID: d.ID(), receipt: d.receipt(), done: d.AfterDelete})
 		e.deleted.Add(1)
 	case outcomeNack:
 		vis := e.cfg.Nack.nackVisibility(d.ReceiveCount)
-		e.visibility.add(ackEntry{messageID: d.id(), receipt: d.receipt(), visibility: vis})
+		e.visibility.add(ackEntry{messageID: d.ID(), receipt: d.receipt(), visibility: vis})
 		e.nacked.Add(1)
 		e.cfg.Logger.WithFields(d.logFields()).WithField("retry_in_seconds", vis).Debug("snssqs: message nacked")
 		f = Finish{Kind: FinishNacked, Visibility: time.Duration(vis) * time.Second}
 	case outcomeRelease:
-		e.visibility.add(ackEntry{messageID: d.id(), receipt: d.receipt()})
+		e.visibility.add(ackEntry{messageID: d.ID(), receipt: d.receipt()})
 		e.released.Add(1)
 		f = Finish{Kind: FinishReleased, AtStop: e.stopping()}
 	case outcomeAbandon:

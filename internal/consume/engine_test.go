@@ -19,7 +19,7 @@ func TestStopReleasesOnlyAfterEveryReceiveReturned(t *testing.T) {
 		f := newScriptedSQS()
 		handled := make(chan string, 1)
 		e := New(testConfig(f, "https://sqs.test/q", func(_ context.Context, d *Delivery) Outcome {
-			handled <- d.id()
+			handled <- d.ID()
 			return Delete
 		}))
 		e.flow.receivers = 2 // two long polls in progress at the stop
@@ -65,9 +65,9 @@ func TestFIFOGroupInOrderAcrossReceives(t *testing.T) {
 		firstStarted, releaseFirst := make(chan struct{}), make(chan struct{})
 		e := New(testConfig(f, "https://sqs.test/q.fifo", func(_ context.Context, d *Delivery) Outcome {
 			mu.Lock()
-			order = append(order, d.id())
+			order = append(order, d.ID())
 			mu.Unlock()
-			if d.id() == "g1" {
+			if d.ID() == "g1" {
 				close(firstStarted)
 				<-releaseFirst
 			}
@@ -97,7 +97,7 @@ func TestFIFOFailureReleasesGroupsLaterMessages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newScriptedSQS()
 		e := New(testConfig(f, "https://sqs.test/q.fifo", func(_ context.Context, d *Delivery) Outcome {
-			if d.id() == "g1" {
+			if d.ID() == "g1" {
 				return Retry
 			}
 			return Delete

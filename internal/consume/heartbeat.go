@@ -220,14 +220,11 @@ func (h *heartbeat) send(ds []*Delivery, again []bool) {
 	out, err := h.client.ChangeMessageVisibilityBatch(ctx, in)
 	cancel()
 	if h.observe != nil {
-		r := Request{Op: OpHeartbeat, Entries: len(ds), Duration: time.Since(start), Err: err}
-		if err != nil {
-			r.Failed = len(ds)
-		} else {
-			r.Failed = len(out.Failed)
+		failed := 0
+		if err == nil {
+			failed = len(out.Failed)
 		}
-		r.Messages = r.Entries - r.Failed
-		h.observe(r)
+		h.observe(batchCall(OpHeartbeat, len(ds), failed, time.Since(start), err))
 	}
 	for i := range again {
 		again[i] = true
@@ -247,7 +244,7 @@ func (h *heartbeat) send(ds []*Delivery, again []bool) {
 		if receiptGone(f.code) {
 			again[f.index] = false
 			h.log.WithFields(d.logFields()).WithError(err).Warn("snssqs: visibility extension rejected: receipt handle no longer valid, the message may be redelivered while its handler runs")
-			h.fail(&AckError{Op: OpHeartbeat, QueueURL: h.queueURL, SQSMessageID: d.id(), Code: f.code, Err: err})
+			h.fail(&AckError{Op: OpHeartbeat, QueueURL: h.queueURL, SQSMessageID: d.ID(), Code: f.code, Err: err})
 			continue
 		}
 		h.retryLater(d, f.code, err)
@@ -260,7 +257,7 @@ func (h *heartbeat) retryLater(d *Delivery, code string, err error) {
 	d.hb.failed = true
 	h.mu.Unlock()
 	h.log.WithFields(d.logFields()).WithError(err).Warn("snssqs: visibility extension failed; will retry at the next heartbeat")
-	h.fail(&AckError{Op: OpHeartbeat, QueueURL: h.queueURL, SQSMessageID: d.id(), Code: code, Err: err})
+	h.fail(&AckError{Op: OpHeartbeat, QueueURL: h.queueURL, SQSMessageID: d.ID(), Code: code, Err: err})
 }
 
 // receiptGone reports whether an entry's error code means the receipt

@@ -66,6 +66,15 @@ type Observer struct {
 	Flow func(inFlight, receivers, window int)
 }
 
+// batchCall is the Request of one batch call of n entries that took
+// elapsed: failed of them rejected, or all of them when err is set.
+func batchCall(op string, n, failed int, elapsed time.Duration, err error) Request {
+	if err != nil {
+		failed = n
+	}
+	return Request{Op: op, Entries: n, Messages: n - failed, Failed: failed, Duration: elapsed, Err: err}
+}
+
 // observeRequest reports one request to the observer, if it wants it.
 func (e *Engine) observeRequest(r Request) {
 	if fn := e.cfg.Observer.Request; fn != nil {

@@ -143,7 +143,7 @@ func (e *Engine) dispatch(msgs []types.Message) {
 func (e *Engine) releaseRaw(msgs []types.Message) {
 	for _, m := range msgs {
 		d := newDelivery(e.cfg.QueueURL, m)
-		e.visibility.add(ackEntry{messageID: d.id(), receipt: d.receipt()})
+		e.visibility.add(ackEntry{messageID: d.ID(), receipt: d.receipt()})
 		e.released.Add(1)
 	}
 }
