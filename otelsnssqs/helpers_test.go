@@ -99,38 +99,53 @@ func (r *rig) metrics(t *testing.T) map[string]metricdata.Metrics {
 // every one of match.
 func sum(t *testing.T, ms map[string]metricdata.Metrics, name string, match ...attribute.KeyValue) int64 {
 	t.Helper()
-	m, ok := ms[name]
-	if !ok {
-		return 0
-	}
-	data, ok := m.Data.(metricdata.Sum[int64])
-	require.True(t, ok, "%s is an int64 sum, not %T", name, m.Data)
-	var total int64
-	for _, dp := range data.DataPoints {
-		if hasAll(dp.Attributes, match) {
-			total += dp.Value
-		}
-	}
-	return total
+	return total(t, ms, name, sumPoint, func(a attribute.Set) bool { return hasAll(a, match) })
 }
 
 // count adds the counts of a histogram's data points whose attributes
 // include every one of match.
 func count(t *testing.T, ms map[string]metricdata.Metrics, name string, match ...attribute.KeyValue) uint64 {
 	t.Helper()
+	return total(t, ms, name, func(dp metricdata.HistogramDataPoint[float64]) (attribute.Set, uint64) {
+		return dp.Attributes, dp.Count
+	},
+		func(a attribute.Set) bool { return hasAll(a, match) })
+}
+
+// withoutKey adds the values of a counter's data points that lack key.
+func withoutKey(t *testing.T, ms map[string]metricdata.Metrics, name string, key attribute.Key) int64 {
+	t.Helper()
+	return total(t, ms, name, sumPoint, func(a attribute.Set) bool { _, has := a.Value(key); return !has })
+}
+
+func sumPoint(dp metricdata.DataPoint[int64]) (attribute.Set, int64) { return dp.Attributes, dp.Value }
+
+// total adds what value gives of the data points of metric name, of
+// type D, whose attributes keep accepts; 0 when the metric was not
+// recorded.
+func total[D any, V int64 | uint64](t *testing.T, ms map[string]metricdata.Metrics, name string, value func(D) (attribute.Set, V), keep func(attribute.Set) bool) V {
+	t.Helper()
 	m, ok := ms[name]
 	if !ok {
 		return 0
 	}
-	data, ok := m.Data.(metricdata.Histogram[float64])
-	require.True(t, ok, "%s is a float64 histogram, not %T", name, m.Data)
-	var total uint64
-	for _, dp := range data.DataPoints {
-		if hasAll(dp.Attributes, match) {
-			total += dp.Count
+	var points []D
+	switch data := m.Data.(type) {
+	case metricdata.Sum[int64]:
+		points, ok = any(data.DataPoints).([]D)
+	case metricdata.Histogram[float64]:
+		points, ok = any(data.DataPoints).([]D)
+	default:
+		ok = false
+	}
+	require.True(t, ok, "%s holds %T", name, m.Data)
+	var n V
+	for _, dp := range points {
+		if attrs, v := value(dp); keep(attrs) {
+			n += v
 		}
 	}
-	return total
+	return n
 }
 
 // destinations lists the messaging.destination.name of a metric's data
@@ -154,20 +169,4 @@ func hasAll(set attribute.Set, match []attribute.KeyValue) bool {
 		}
 	}
 	return true
-}
-
-// withoutKey matches data points that lack key.
-func withoutKey(t *testing.T, ms map[string]metricdata.Metrics, name string, key attribute.Key) int64 {
-	t.Helper()
-	m, ok := ms[name]
-	if !ok {
-		return 0
-	}
-	var total int64
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		if _, has := dp.Attributes.Value(key); !has {
-			total += dp.Value
-		}
-	}
-	return total
 }
