@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/snssqs/snssqs/internal/consume"
+	"github.com/snssqs/snssqs/internal/logx"
 )
 
 // engineConfig is the consume engine configuration of queue q.
@@ -197,7 +198,7 @@ func (s *Subscriber) undeliverable(m *Message, err error, policy MessagePolicy) 
 		}
 	} else {
 		entry.Warn("snssqs: cannot decode message")
-		if debugEnabled(s.log) {
+		if logx.DebugEnabled(s.log) {
 			s.log.WithFields(messageFields(m)).WithField("body", string(m.Data)).Debug("snssqs: undecodable message body")
 		}
 	}

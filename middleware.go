@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/snssqs/snssqs/internal/logx"
 )
 
 // messageFields are the structured log fields that identify a message. They
@@ -17,19 +19,6 @@ func messageFields(m *Message) logrus.Fields {
 		"sqs_message_id": m.SQSMessageID,
 		"type":           m.Type,
 		"receive_count":  m.ReceiveCount,
-	}
-}
-
-// debugEnabled reports whether l would emit Debug entries, when it can tell;
-// loggers of unknown kinds are assumed to filter Debug themselves.
-func debugEnabled(l logrus.FieldLogger) bool {
-	switch x := l.(type) {
-	case *logrus.Logger:
-		return x.IsLevelEnabled(logrus.DebugLevel)
-	case *logrus.Entry:
-		return x.Logger.IsLevelEnabled(logrus.DebugLevel)
-	default:
-		return true
 	}
 }
 
@@ -63,7 +52,7 @@ func Logging(logger logrus.FieldLogger) Middleware {
 			start := time.Now()
 			err := next(ctx, m)
 			entry := logger.WithFields(messageFields(m)).WithField("duration", time.Since(start))
-			if debugEnabled(logger) {
+			if logx.DebugEnabled(logger) {
 				entry.WithField("body", string(m.Data)).Debug("snssqs: message body")
 			}
 			if err != nil {

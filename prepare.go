@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/snssqs/snssqs/internal/publish"
 )
 
 // destination is where a message goes: an SNS topic or an SQS queue.
@@ -68,7 +71,7 @@ func prepare(ctx context.Context, o *PublisherOptions, dst destination, eventTyp
 		o.Propagator.Inject(ctx, publishCarrier{c})
 	}
 
-	m := &outMessage{eventType: eventType}
+	m := &outMessage{Message: publish.Message{EventType: eventType}}
 	if err := fifoFields(o, dst, c, m); err != nil {
 		return nil, err
 	}
@@ -110,27 +113,27 @@ func prepare(ctx context.Context, o *PublisherOptions, dst destination, eventTyp
 		}
 		return nil, err
 	}
-	m.id = env.ID
-	m.body = string(body)
-	if dst.fifo && m.dedupID == "" {
-		m.dedupID = env.ID
-		if err := validateFIFOID("deduplication id (the envelope id)", m.dedupID); err != nil {
+	m.ID = env.ID
+	m.Body = string(body)
+	if dst.fifo && m.DedupID == "" {
+		m.DedupID = env.ID
+		if err := validateFIFOID("deduplication id (the envelope id)", m.DedupID); err != nil {
 			return nil, err
 		}
 	}
 	if err := delayFields(dst, c, m); err != nil {
 		return nil, err
 	}
-	m.size = messageSize(m.body, attrs)
-	if o.PayloadStore != nil && m.size > o.PayloadThreshold {
-		m.attrs = attrs
+	m.Size = messageSize(m.Body, attrs)
+	if o.PayloadStore != nil && m.Size > o.PayloadThreshold {
+		m.Attrs = attrs
 		m.offload = true // sized again once the body is a pointer (offload)
 		return m, nil
 	}
-	if m.size > o.MaxMessageSize {
-		return nil, fmt.Errorf("%w: %q message is %d bytes with attributes, over the limit of %d", ErrMessageTooLarge, eventType, m.size, o.MaxMessageSize)
+	if m.Size > o.MaxMessageSize {
+		return nil, fmt.Errorf("%w: %q message is %d bytes with attributes, over the limit of %d", ErrMessageTooLarge, eventType, m.Size, o.MaxMessageSize)
 	}
-	m.attrs = attrs
+	m.Attrs = attrs
 	return m, nil
 }
 
@@ -146,25 +149,25 @@ func fifoFields(o *PublisherOptions, dst destination, c *publishConfig, m *outMe
 			if err := validateFIFOID("message group id", c.groupID); err != nil {
 				return err
 			}
-			m.groupID = c.groupID
+			m.GroupID = c.groupID
 		}
 		return nil
 	}
-	m.groupID = c.groupID
-	if m.groupID == "" {
-		m.groupID = o.DefaultGroupID
+	m.GroupID = c.groupID
+	if m.GroupID == "" {
+		m.GroupID = o.DefaultGroupID
 	}
-	if m.groupID == "" {
+	if m.GroupID == "" {
 		return fmt.Errorf("%w: %s (use WithGroupID or PublisherOptions.DefaultGroupID)", ErrMissingGroupID, dst)
 	}
-	if err := validateFIFOID("message group id", m.groupID); err != nil {
+	if err := validateFIFOID("message group id", m.GroupID); err != nil {
 		return err
 	}
 	if c.dedupID != "" {
 		if err := validateFIFOID("deduplication id", c.dedupID); err != nil {
 			return err
 		}
-		m.dedupID = c.dedupID
+		m.DedupID = c.dedupID
 	}
 	return nil
 }
@@ -189,11 +192,11 @@ func buildAttributes(eventType string, user map[string]Attribute) (map[string]ty
 		if err := validateAttribute(name, a); err != nil {
 			return nil, err
 		}
-		v := types.MessageAttributeValue{DataType: stringOrNil(a.DataType)}
+		v := types.MessageAttributeValue{DataType: aws.String(a.DataType)}
 		if a.IsBinary() {
 			v.BinaryValue = a.BinaryValue
 		} else {
-			v.StringValue = stringOrNil(a.StringValue)
+			v.StringValue = aws.String(a.StringValue)
 		}
 		attrs[name] = v
 	}
@@ -251,7 +254,7 @@ func delayFields(dst destination, c *publishConfig, m *outMessage) error {
 	case c.delay < 0 || c.delay > maxDelay:
 		return fmt.Errorf("%w: delay %v is outside [0, %v]", ErrInvalidEvent, c.delay, maxDelay)
 	}
-	m.delaySeconds = int32((c.delay + time.Second - 1) / time.Second)
+	m.DelaySeconds = int32((c.delay + time.Second - 1) / time.Second)
 	return nil
 }
 
@@ -261,20 +264,20 @@ func offload(ctx context.Context, o *PublisherOptions, m *outMessage) error {
 	if !m.offload {
 		return nil
 	}
-	if len(m.attrs)+1 > MaxMessageAttributes {
-		return fmt.Errorf("%w: %q message has %d attributes, and offloading its payload needs one more (%s)", ErrInvalidAttribute, m.eventType, len(m.attrs), ExtendedPayloadSizeAttribute)
+	if len(m.Attrs)+1 > MaxMessageAttributes {
+		return fmt.Errorf("%w: %q message has %d attributes, and offloading its payload needs one more (%s)", ErrInvalidAttribute, m.EventType, len(m.Attrs), ExtendedPayloadSizeAttribute)
 	}
-	p, err := o.PayloadStore.Put(ctx, []byte(m.body))
+	p, err := o.PayloadStore.Put(ctx, []byte(m.Body))
 	if err != nil {
-		return fmt.Errorf("snssqs: offloading the %d-byte payload of %q: %w", len(m.body), m.eventType, err)
+		return fmt.Errorf("snssqs: offloading the %d-byte payload of %q: %w", len(m.Body), m.EventType, err)
 	}
-	size := payloadSizeAttribute(len(m.body))
-	m.attrs[ExtendedPayloadSizeAttribute] = types.MessageAttributeValue{DataType: stringOrNil(size.DataType), StringValue: stringOrNil(size.StringValue)}
-	m.body = p.Body()
-	m.size = messageSize(m.body, m.attrs)
+	size := payloadSizeAttribute(len(m.Body))
+	m.Attrs[ExtendedPayloadSizeAttribute] = types.MessageAttributeValue{DataType: aws.String(size.DataType), StringValue: aws.String(size.StringValue)}
+	m.Body = p.Body()
+	m.Size = messageSize(m.Body, m.Attrs)
 	m.offload = false
-	if m.size > o.MaxMessageSize {
-		return fmt.Errorf("%w: %q message is %d bytes with its payload offloaded, over the limit of %d", ErrMessageTooLarge, m.eventType, m.size, o.MaxMessageSize)
+	if m.Size > o.MaxMessageSize {
+		return fmt.Errorf("%w: %q message is %d bytes with its payload offloaded, over the limit of %d", ErrMessageTooLarge, m.EventType, m.Size, o.MaxMessageSize)
 	}
 	return nil
 }

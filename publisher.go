@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/service/sns/types"
-	"github.com/sirupsen/logrus"
+	"github.com/snssqs/snssqs/internal/publish"
 )
 
 // Publisher publishes events to SNS topics, each wrapped in a CloudEvents
@@ -22,9 +21,7 @@ import (
 // A Publisher is safe for concurrent use. Shutdown or Close it to flush
 // queued messages.
 type Publisher struct {
-	opts   PublisherOptions
-	log    logrus.FieldLogger
-	b      *batcher
+	*core
 	topics topicCache
 }
 
@@ -48,19 +45,11 @@ type Result struct {
 	Err error
 }
 
-// outMessage is a validated message ready to send.
+// outMessage is a validated message and whether its body still goes to
+// PublisherOptions.PayloadStore (offload) before it is sent.
 type outMessage struct {
-	eventType string
-	id        string // envelope id
-	body      string
-	attrs     map[string]types.MessageAttributeValue
-	groupID   string // FIFO topics and queues; a fair-queue tenant on standard ones
-	dedupID   string // FIFO topics and queues only
-	// delaySeconds is the per-message delay, standard queues only; 0 leaves
-	// the queue's DelaySeconds.
-	delaySeconds int32
-	size         int  // as SNS and SQS count it
-	offload      bool // the body goes to PublisherOptions.PayloadStore before sending
+	publish.Message
+	offload bool
 }
 
 // NewPublisher returns a Publisher that sends through client (usually an
@@ -75,7 +64,7 @@ func NewPublisher(client SNSPublishAPI, optFns ...func(*PublisherOptions)) (*Pub
 	if err != nil {
 		return nil, err
 	}
-	return &Publisher{opts: o, log: o.Logger, b: newBatcher(snsSender{client}, o)}, nil
+	return &Publisher{core: newCore(publish.SNSSender{Client: client}, ServiceSNS, o)}, nil
 }
 
 // publisherOptions applies optFns to zero options, then the defaults, and
@@ -112,7 +101,7 @@ func (p *Publisher) Publish(ctx context.Context, topicARN, eventType string, eve
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("snssqs: publish not attempted: %w", err)
 	}
-	if p.b.isClosed() {
+	if p.b.Closed() {
 		return "", fmt.Errorf("%w: publisher is shut down", ErrClosed)
 	}
 	topic, err := p.topics.parse(topicARN)
@@ -120,7 +109,7 @@ func (p *Publisher) Publish(ctx context.Context, topicARN, eventType string, eve
 		p.logRejected(topicARN, eventType, err)
 		return "", err
 	}
-	return sendOne(ctx, p.b, &p.opts, topicARN, topicDestination(topic), eventType, event, opts, p.logRejected)
+	return p.send(ctx, topicARN, topicDestination(topic), eventType, event, opts)
 }
 
 // PublishBatch publishes entries to the topic topicARN and returns one
@@ -141,7 +130,7 @@ func (p *Publisher) PublishBatch(ctx context.Context, topicARN string, entries [
 	if err := ctx.Err(); err != nil {
 		return failEntries(len(entries), fmt.Errorf("snssqs: publish batch not attempted: %w", err))
 	}
-	if p.b.isClosed() {
+	if p.b.Closed() {
 		return failEntries(len(entries), fmt.Errorf("%w: publisher is shut down", ErrClosed))
 	}
 	topic, err := p.topics.parse(topicARN)
@@ -149,7 +138,7 @@ func (p *Publisher) PublishBatch(ctx context.Context, topicARN string, entries [
 		p.logRejected(topicARN, "", err)
 		return failEntries(len(entries), err)
 	}
-	return sendEntries(ctx, p.b, &p.opts, topicARN, topicDestination(topic), entries, p.logRejected)
+	return p.sendEntries(ctx, topicARN, topicDestination(topic), entries)
 }
 
 // Shutdown stops accepting messages (Publish then fails with ErrClosed),
@@ -160,15 +149,8 @@ func (p *Publisher) PublishBatch(ctx context.Context, topicARN string, entries [
 // and concurrently; later calls wait like the first. It also ends the
 // publisher's idle sender goroutines, so call it (or Close) when done.
 func (p *Publisher) Shutdown(ctx context.Context) error {
-	return p.b.shutdown(ctx)
+	return p.b.Shutdown(ctx)
 }
 
 // Close is Shutdown bounded by PublisherOptions.DrainTimeout.
-func (p *Publisher) Close() error { return closeWithin(p.b, p.opts.DrainTimeout) }
-
-// logRejected logs a message that failed validation.
-func (p *Publisher) logRejected(topicARN, eventType string, err error) {
-	p.b.stats.rejected.Add(1)
-	p.log.WithFields(logrus.Fields{"topic": topicARN, "type": eventType}).
-		WithError(err).Warn("snssqs: publish rejected")
-}
+func (p *Publisher) Close() error { return p.closeWithin(p.opts.DrainTimeout) }

@@ -411,7 +411,7 @@ func TestPublishSizeBoundary(t *testing.T) {
 			// bytes: the size grows one byte per ASCII character.
 			m, err := prepare(context.Background(), &p.opts, topicDestination(TopicARN{Name: "cards"}), "card.created", "", publishConfigOf(&p.opts, []PublishOption{WithEventID("e"), attr}))
 			require.NoError(t, err)
-			n := limit - m.size
+			n := limit - m.Size
 			publish := func(n int) error {
 				_, err := p.Publish(context.Background(), pubTopic, "card.created", strings.Repeat("x", n), WithEventID("e"), attr)
 				return err
@@ -809,18 +809,6 @@ func TestPublisherAgainstRealSNS(t *testing.T) {
 type badMarshaler struct{}
 
 func (badMarshaler) MarshalJSON() ([]byte, error) { return []byte(`{"a":`), nil }
-
-// A publisher given a logger entry (log.WithField(...)) at Info level must
-// not build debug fields, the body among them, for every publish: logrus
-// defines IsLevelEnabled on *Logger only.
-func TestDebugEnabledSeesThroughEntries(t *testing.T) {
-	l := logrus.New()
-	l.SetLevel(logrus.InfoLevel)
-	assert.False(t, debugEnabled(l))
-	assert.False(t, debugEnabled(l.WithField("service", "cards")))
-	l.SetLevel(logrus.DebugLevel)
-	assert.True(t, debugEnabled(l.WithField("service", "cards")))
-}
 
 // Close is bounded like the Subscriber's: after DrainTimeout it cancels the
 // requests in flight and returns, instead of waiting on a stuck endpoint

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/sirupsen/logrus"
+	"github.com/snssqs/snssqs/internal/publish"
 )
 
 // QueuePublisher sends events straight to SQS queues, with no SNS topic:
@@ -25,11 +25,7 @@ import (
 //
 // A QueuePublisher is safe for concurrent use. Shutdown or Close it to flush
 // queued messages.
-type QueuePublisher struct {
-	opts PublisherOptions
-	log  logrus.FieldLogger
-	b    *batcher
-}
+type QueuePublisher struct{ *core }
 
 // NewQueuePublisher returns a QueuePublisher that sends through client
 // (usually an *sqs.Client). optFns modify the zero PublisherOptions; fields
@@ -44,7 +40,7 @@ func NewQueuePublisher(client SQSSendAPI, optFns ...func(*PublisherOptions)) (*Q
 	if err != nil {
 		return nil, err
 	}
-	return &QueuePublisher{opts: o, log: o.Logger, b: newBatcher(sqsSender{client}, o)}, nil
+	return &QueuePublisher{core: newCore(publish.SQSSender{Client: client}, ServiceSQS, o)}, nil
 }
 
 // Send wraps event in a CloudEvents envelope of type eventType and sends it
@@ -55,7 +51,7 @@ func (p *QueuePublisher) Send(ctx context.Context, queueURL, eventType string, e
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("snssqs: send not attempted: %w", err)
 	}
-	if p.b.isClosed() {
+	if p.b.Closed() {
 		return "", fmt.Errorf("%w: queue publisher is shut down", ErrClosed)
 	}
 	q, err := parseQueueURL(queueURL)
@@ -63,7 +59,7 @@ func (p *QueuePublisher) Send(ctx context.Context, queueURL, eventType string, e
 		p.logRejected(queueURL, eventType, err)
 		return "", err
 	}
-	return sendOne(ctx, p.b, &p.opts, queueURL, queueDestination(q), eventType, event, opts, p.logRejected)
+	return p.send(ctx, queueURL, queueDestination(q), eventType, event, opts)
 }
 
 // SendBatch sends entries to the queue at queueURL and returns one Result
@@ -76,7 +72,7 @@ func (p *QueuePublisher) SendBatch(ctx context.Context, queueURL string, entries
 	if err := ctx.Err(); err != nil {
 		return failEntries(len(entries), fmt.Errorf("snssqs: send batch not attempted: %w", err))
 	}
-	if p.b.isClosed() {
+	if p.b.Closed() {
 		return failEntries(len(entries), fmt.Errorf("%w: queue publisher is shut down", ErrClosed))
 	}
 	q, err := parseQueueURL(queueURL)
@@ -84,20 +80,13 @@ func (p *QueuePublisher) SendBatch(ctx context.Context, queueURL string, entries
 		p.logRejected(queueURL, "", err)
 		return failEntries(len(entries), err)
 	}
-	return sendEntries(ctx, p.b, &p.opts, queueURL, queueDestination(q), entries, p.logRejected)
+	return p.sendEntries(ctx, queueURL, queueDestination(q), entries)
 }
 
 // Shutdown stops accepting messages, sends every queued one and waits for
 // the requests in flight, as Publisher.Shutdown does. It is safe to call
 // more than once and concurrently.
-func (p *QueuePublisher) Shutdown(ctx context.Context) error { return p.b.shutdown(ctx) }
+func (p *QueuePublisher) Shutdown(ctx context.Context) error { return p.b.Shutdown(ctx) }
 
 // Close is Shutdown bounded by PublisherOptions.DrainTimeout.
-func (p *QueuePublisher) Close() error { return closeWithin(p.b, p.opts.DrainTimeout) }
-
-// logRejected logs a message that failed validation.
-func (p *QueuePublisher) logRejected(queueURL, eventType string, err error) {
-	p.b.stats.rejected.Add(1)
-	p.log.WithFields(logrus.Fields{"queue": queueURL, "type": eventType}).
-		WithError(err).Warn("snssqs: send rejected")
-}
+func (p *QueuePublisher) Close() error { return p.closeWithin(p.opts.DrainTimeout) }

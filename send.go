@@ -2,107 +2,180 @@ package snssqs
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/snssqs/snssqs/internal/publish"
 )
+
+// core is what Publisher and QueuePublisher share: their options, their
+// publish engine, the service it sends to, and the count of rejected
+// messages. Each publisher checks its destination, then hands the message
+// to send or sendEntries.
+type core struct {
+	opts     PublisherOptions
+	b        *publish.Batcher
+	svc      Service
+	rejected atomic.Uint64
+}
+
+// newCore starts the publish engine of sender, a service's Sender.
+func newCore(sender publish.Sender, svc Service, o PublisherOptions) *core {
+	c := &core{opts: o, svc: svc}
+	c.b = publish.New(publish.Config{
+		Sender:      sender,
+		Clock:       o.Clock,
+		Logger:      o.Logger,
+		Linger:      o.Linger,
+		MaxInFlight: o.MaxInFlightBatches,
+		ErrClosed:   ErrClosed,
+		Request:     requestHook(svc, o.Hooks.Request),
+	})
+	return c
+}
+
+// requestHook adapts the Request hook, if any, to the engine's.
+func requestHook(svc Service, h func(context.Context, PublishRequest) (context.Context, func(PublishRequestDone))) func(context.Context, publish.Request) (context.Context, func(publish.RequestDone)) {
+	if h == nil {
+		return nil
+	}
+	return func(ctx context.Context, r publish.Request) (context.Context, func(publish.RequestDone)) {
+		ctx, done := h(ctx, PublishRequest{Service: svc, Destination: r.Destination, DestinationName: r.DestinationName, Batch: r.Batch, Messages: r.Messages})
+		if done == nil {
+			return ctx, nil
+		}
+		return ctx, func(d publish.RequestDone) {
+			done(PublishRequestDone{Duration: d.Duration, Failed: d.Failed, Err: d.Err})
+		}
+	}
+}
 
 // prepareToSend validates and builds a message (prepare) and, when its
 // body is over PayloadThreshold, offloads the body to the PayloadStore.
-func prepareToSend(ctx context.Context, o *PublisherOptions, dst destination, eventType string, event any, c *publishConfig) (*outMessage, error) {
-	m, err := prepare(ctx, o, dst, eventType, event, c)
+func (c *core) prepareToSend(ctx context.Context, dst destination, eventType string, event any, pc *publishConfig) (*publish.Message, error) {
+	m, err := prepare(ctx, &c.opts, dst, eventType, event, pc)
 	if err != nil {
 		return nil, err
 	}
-	if err := offload(ctx, o, m); err != nil {
+	if err := offload(ctx, &c.opts, m); err != nil {
 		return nil, err
 	}
-	return m, nil
+	return &m.Message, nil
 }
 
-// sendOne validates one event for dst, queues it with b for dest (a topic
-// ARN or queue URL) and waits for its result: the body of Publish and Send.
-func sendOne(ctx context.Context, b *batcher, o *PublisherOptions, dest string, dst destination, eventType string, event any, opts []PublishOption, logRejected func(dest, eventType string, err error)) (string, error) {
-	c := publishConfigOf(o, opts)
+// logRejected counts and logs a message that failed validation.
+func (c *core) logRejected(dest, eventType string, err error) {
+	c.rejected.Add(1)
+	key, what := "topic", "snssqs: publish rejected"
+	if c.svc == ServiceSQS {
+		key, what = "queue", "snssqs: send rejected"
+	}
+	c.opts.Logger.WithFields(logrus.Fields{key: dest, "type": eventType}).WithError(err).Warn(what)
+}
+
+// stats returns the engine's counters and gauges with the rejected count.
+func (c *core) stats() PublisherStats {
+	st := c.b.Stats()
+	return PublisherStats{
+		Published: st.Published, Failed: st.Failed, Rejected: c.rejected.Load(), Requests: st.Requests,
+		Queued: st.Queued, InFlightRequests: st.InFlight, Closed: st.Closed,
+	}
+}
+
+// closeWithin shuts the engine down within d: Close of both publishers.
+func (c *core) closeWithin(d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return c.b.Shutdown(ctx)
+}
+
+// send validates one event for dst, queues it for dest (a topic ARN or
+// queue URL) and waits for its result: the body of Publish and Send.
+func (c *core) send(ctx context.Context, dest string, dst destination, eventType string, event any, opts []PublishOption) (string, error) {
+	pc := publishConfigOf(&c.opts, opts)
 	var done func(PublishDone)
-	if o.Hooks.Publish != nil {
-		ctx, done = hookPublish(ctx, b, dest, dst, eventType, c.eventID)
+	if c.opts.Hooks.Publish != nil {
+		ctx, done = c.hookPublish(ctx, dest, dst, eventType, pc.eventID)
 	}
-	m, err := prepareToSend(ctx, o, dst, eventType, event, c)
+	m, err := c.prepareToSend(ctx, dst, eventType, event, pc)
 	if err != nil {
-		logRejected(dest, eventType, err)
-		endPublish(done, publishResult{err: err}, true)
+		c.logRejected(dest, eventType, err)
+		endPublish(done, publish.Result{Err: err}, true)
 		return "", err
 	}
-	qm := newQueuedMessage(ctx, m)
-	if err := b.enqueue(dest, dst, []*queuedMessage{qm}); err != nil {
-		endPublish(done, publishResult{err: err}, true)
+	it := publish.NewItem(ctx, m)
+	if err := c.b.Enqueue(dest, dst.name, dst.fifo, []*publish.Item{it}); err != nil {
+		endPublish(done, publish.Result{Err: err}, true)
 		return "", err
 	}
-	r := b.wait(ctx, qm)
+	r := c.b.Wait(ctx, it)
 	endPublish(done, r, false)
-	return r.messageID, r.err
+	return r.MessageID, r.Err
 }
 
 // hookPublish calls the Publish hook for a message of eventType to dest.
-func hookPublish(ctx context.Context, b *batcher, dest string, dst destination, eventType, eventID string) (context.Context, func(PublishDone)) {
-	return b.publishHook(ctx, PublishInfo{Service: b.sender.service(), Destination: dest, DestinationName: dst.name, EventType: eventType, EventID: eventID})
+func (c *core) hookPublish(ctx context.Context, dest string, dst destination, eventType, eventID string) (context.Context, func(PublishDone)) {
+	return c.opts.Hooks.Publish(ctx, PublishInfo{Service: c.svc, Destination: dest, DestinationName: dst.name, EventType: eventType, EventID: eventID})
 }
 
 // endPublish calls a Publish hook's done, if any, with the message's
 // result; rejected reports that no request carried it.
-func endPublish(done func(PublishDone), r publishResult, rejected bool) {
+func endPublish(done func(PublishDone), r publish.Result, rejected bool) {
 	if done == nil {
 		return
 	}
-	done(PublishDone{MessageID: r.messageID, Err: r.err, Rejected: rejected})
+	done(PublishDone{MessageID: r.MessageID, Err: r.Err, Rejected: rejected})
 }
 
-// sendEntries validates entries for dst, queues the valid ones with b for
+// sendEntries validates entries for dst, queues the valid ones for
 // dest (a topic ARN or queue URL) and returns one Result per entry and a
 // *BatchError naming the failed ones: the body of PublishBatch and
 // SendBatch.
-func sendEntries(ctx context.Context, b *batcher, o *PublisherOptions, dest string, dst destination, entries []Entry, logRejected func(dest, eventType string, err error)) ([]Result, error) {
+func (c *core) sendEntries(ctx context.Context, dest string, dst destination, entries []Entry) ([]Result, error) {
 	if len(entries) == 0 {
 		return []Result{}, nil
 	}
 	results := make([]Result, len(entries))
-	queued := make([]*queuedMessage, 0, len(entries))
+	queued := make([]*publish.Item, 0, len(entries))
 	index := make([]int, 0, len(entries))
 	var dones []func(PublishDone) // per entry, when the Publish hook is set
-	if o.Hooks.Publish != nil {
+	if c.opts.Hooks.Publish != nil {
 		dones = make([]func(PublishDone), len(entries))
 	}
 	for i, e := range entries {
 		ectx := ctx
-		c := publishConfigOf(o, e.Options)
+		pc := publishConfigOf(&c.opts, e.Options)
 		if dones != nil {
-			ectx, dones[i] = hookPublish(ctx, b, dest, dst, e.EventType, c.eventID)
+			ectx, dones[i] = c.hookPublish(ctx, dest, dst, e.EventType, pc.eventID)
 		}
-		m, err := prepareToSend(ectx, o, dst, e.EventType, e.Event, c)
+		m, err := c.prepareToSend(ectx, dst, e.EventType, e.Event, pc)
 		if err != nil {
-			logRejected(dest, e.EventType, err)
+			c.logRejected(dest, e.EventType, err)
 			results[i].Err = err
 			if dones != nil {
-				endPublish(dones[i], publishResult{err: err}, true)
+				endPublish(dones[i], publish.Result{Err: err}, true)
 			}
 			continue
 		}
-		queued = append(queued, newQueuedMessage(ectx, m))
+		queued = append(queued, publish.NewItem(ectx, m))
 		index = append(index, i)
 	}
 	if len(queued) > 0 {
-		if err := b.enqueue(dest, dst, queued); err != nil {
+		if err := c.b.Enqueue(dest, dst.name, dst.fifo, queued); err != nil {
 			for _, i := range index {
 				results[i].Err = err
 				if dones != nil {
-					endPublish(dones[i], publishResult{err: err}, true)
+					endPublish(dones[i], publish.Result{Err: err}, true)
 				}
 			}
 			queued = nil
 		}
 	}
 	for j, qm := range queued {
-		r := b.wait(ctx, qm)
-		results[index[j]] = Result{MessageID: r.messageID, SequenceNumber: r.sequenceNumber, Err: r.err}
+		r := c.b.Wait(ctx, qm)
+		results[index[j]] = Result{MessageID: r.MessageID, SequenceNumber: r.SequenceNumber, Err: r.Err}
 		if dones != nil {
 			endPublish(dones[index[j]], r, false)
 		}
@@ -138,11 +211,4 @@ func batchErrorOf(results []Result) error {
 		return nil // not a typed nil in the interface
 	}
 	return be
-}
-
-// closeWithin shuts b down within d: Close of both publishers.
-func closeWithin(b *batcher, d time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	return b.shutdown(ctx)
 }

@@ -1,7 +1,6 @@
 package snssqs
 
 import (
-	"sync/atomic"
 	"time"
 
 	"github.com/snssqs/snssqs/internal/consume"
@@ -85,28 +84,8 @@ type PublisherStats struct {
 	Closed bool
 }
 
-// publisherCounters are a batcher's counters.
-type publisherCounters struct {
-	published, failed, rejected, requests atomic.Uint64
-	inFlight                              atomic.Int64
-}
-
-// statsNow returns the batcher's counters and gauges.
-func (b *batcher) statsNow() PublisherStats {
-	st := PublisherStats{
-		Published: b.stats.published.Load(), Failed: b.stats.failed.Load(), Rejected: b.stats.rejected.Load(),
-		Requests: b.stats.requests.Load(), InFlightRequests: int(b.stats.inFlight.Load()), Closed: b.isClosed(),
-	}
-	b.mu.Lock()
-	for _, tq := range b.topics {
-		st.Queued += tq.queued
-	}
-	b.mu.Unlock()
-	return st
-}
-
 // Stats returns the publisher's counters and gauges.
-func (p *Publisher) Stats() PublisherStats { return p.b.statsNow() }
+func (p *Publisher) Stats() PublisherStats { return p.stats() }
 
 // Stats returns the queue publisher's counters and gauges.
-func (p *QueuePublisher) Stats() PublisherStats { return p.b.statsNow() }
+func (p *QueuePublisher) Stats() PublisherStats { return p.stats() }

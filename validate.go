@@ -6,23 +6,26 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/snssqs/snssqs/internal/awslimits"
 )
 
 // SNS limits the Publisher enforces before sending.
 const (
 	// MaxSNSMessageSize is the SNS limit in bytes on one message, attributes
 	// included, and on the total payload of one PublishBatch request.
-	MaxSNSMessageSize = 262144
+	MaxSNSMessageSize = awslimits.MaxSNSMessageSize
 	// MaxSQSMessageSize is the SQS limit in bytes on one message, attributes
 	// included, and on the total payload of one SendMessageBatch request
 	// (1 MiB since August 2025).
-	MaxSQSMessageSize = 1048576
+	MaxSQSMessageSize = awslimits.MaxSQSMessageSize
 	// MaxMessageAttributes is the SNS limit on message attributes per message; the
 	// ce_type attribute the Publisher adds counts toward it.
 	MaxMessageAttributes = 10
 	// MaxPublishBatchEntries is the SNS limit on entries per PublishBatch request.
-	MaxPublishBatchEntries = 10
+	MaxPublishBatchEntries = awslimits.MaxBatchEntries
 
 	maxAttributeNameLen = 256
 	maxDataTypeLen      = 256
@@ -268,7 +271,7 @@ func validateExtensionName(name string) error {
 func messageSize(body string, attrs map[string]types.MessageAttributeValue) int {
 	n := len(body)
 	for name, a := range attrs {
-		n += len(name) + len(stringOrEmpty(a.DataType)) + len(stringOrEmpty(a.StringValue)) + len(a.BinaryValue)
+		n += len(name) + len(aws.ToString(a.DataType)) + len(aws.ToString(a.StringValue)) + len(a.BinaryValue)
 	}
 	return n
 }

@@ -1,11 +1,9 @@
 package snssqs
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,19 +17,6 @@ import (
 
 	"github.com/snssqs/snssqs/clock"
 )
-
-// queuedCount returns how many messages wait in topic's queue.
-func queuedCount(p *Publisher, arn string) int {
-	p.b.mu.Lock()
-	defer p.b.mu.Unlock()
-	n := 0
-	if tq := p.b.topics[arn]; tq != nil {
-		for qm := tq.head; qm != nil; qm = qm.next {
-			n++
-		}
-	}
-	return n
-}
 
 // pubWaitUntil yields until cond holds, failing t after a generous bound. It
 // polls state the test cannot be notified of (goroutines blocked inside
@@ -103,7 +88,7 @@ func publishMany(ctx context.Context, p *Publisher, n int) []<-chan publishOutco
 // waitQueued waits until n messages wait in pubTopic's queue.
 func waitQueued(t *testing.T, p *Publisher, n int) {
 	t.Helper()
-	pubWaitUntil(t, fmt.Sprintf("%d messages are queued", n), func() bool { return queuedCount(p, pubTopic) == n })
+	pubWaitUntil(t, fmt.Sprintf("%d messages are queued", n), func() bool { return p.Stats().Queued == n })
 }
 
 // queueBehindFirst publishes "first" and holds its request, then queues n
@@ -181,7 +166,7 @@ func TestBatcherGathersWhileRequestInFlight(t *testing.T) {
 		outcomes = append(outcomes, publishAsync(context.Background(), p, pubTopic, fmt.Sprintf("ev-%d", i)))
 		want = append(want, fmt.Sprintf("ev-%d", i))
 	}
-	pubWaitUntil(t, "partial batches gather while a request is in flight", func() bool { return queuedCount(p, pubTopic) == 9 })
+	pubWaitUntil(t, "partial batches gather while a request is in flight", func() bool { return p.Stats().Queued == 9 })
 	select {
 	case h := <-held:
 		t.Fatalf("a partial batch was sent beside an in-flight request: %v", entryIDs(h.call))
@@ -194,7 +179,7 @@ func TestBatcherGathersWhileRequestInFlight(t *testing.T) {
 	assert.ElementsMatch(t, want, entryIDs(h1.call), "a full batch goes out beside the in-flight request")
 
 	last := publishAsync(context.Background(), p, pubTopic, "ev-11")
-	pubWaitUntil(t, "the next message gathers", func() bool { return queuedCount(p, pubTopic) == 1 })
+	pubWaitUntil(t, "the next message gathers", func() bool { return p.Stats().Queued == 1 })
 	h0.release <- nil
 	require.NoError(t, (<-first).err)
 	select {
@@ -290,7 +275,7 @@ func TestBatcherCancelBeforeSendDropsTheMessage(t *testing.T) {
 	r := <-canceled // returns while the first request is still held
 	require.ErrorIs(t, r.err, context.Canceled)
 	assert.Contains(t, r.err.Error(), "before the message was sent")
-	assert.Equal(t, 1, queuedCount(p, pubTopic), "the canceled message left the queue")
+	assert.Equal(t, 1, p.Stats().Queued, "the canceled message left the queue")
 
 	h.release <- nil
 	h = <-held
@@ -310,9 +295,9 @@ func TestBatcherCancelAfterSendReturnsPromptly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a := publishAsync(ctx, p, pubTopic, "a") // first in the batch, whose context values the request carries
-	pubWaitUntil(t, "a is queued", func() bool { return queuedCount(p, pubTopic) == 1 })
+	pubWaitUntil(t, "a is queued", func() bool { return p.Stats().Queued == 1 })
 	b := publishAsync(context.Background(), p, pubTopic, "b")
-	pubWaitUntil(t, "b is queued", func() bool { return queuedCount(p, pubTopic) == 2 })
+	pubWaitUntil(t, "b is queued", func() bool { return p.Stats().Queued == 2 })
 	h.release <- nil
 	batch := <-held
 	require.Len(t, batch.call.entries, 2)
@@ -352,7 +337,7 @@ func TestBatcherLinger(t *testing.T) {
 	assert.Empty(t, f.snapshot(), "nothing is sent before Linger passes")
 
 	clk.Advance(9 * time.Millisecond)
-	assert.Equal(t, 2, queuedCount(p, pubTopic), "still lingering")
+	assert.Equal(t, 2, p.Stats().Queued, "still lingering")
 	clk.Advance(time.Millisecond)
 	require.NoError(t, (<-a).err)
 	require.NoError(t, (<-b).err)
@@ -439,51 +424,6 @@ func TestBatcherFIFOKeepsGroupOrder(t *testing.T) {
 	assert.Equal(t, 90, n)
 }
 
-func TestCollectSkipsBusyAndOversizedGroups(t *testing.T) {
-	b := newBatcher(snsSender{&fakeSNS{}}, PublisherOptions{}.withDefaults(MaxSNSMessageSize))
-	defer b.shutdown(context.Background())
-	queue := func(fifo bool, msgs ...string) *topicQueue {
-		tq := &topicQueue{fifo: fifo}
-		for _, s := range msgs { // "group:size:name"
-			parts := strings.Split(s, ":")
-			size, _ := strconv.Atoi(parts[1])
-			tq.push(&queuedMessage{ctx: context.Background(), msg: &outMessage{groupID: parts[0], size: size, id: parts[2]}})
-		}
-		return tq
-	}
-	names := func(batch []*queuedMessage) []string {
-		var out []string
-		for _, qm := range batch {
-			out = append(out, qm.msg.id)
-		}
-		return out
-	}
-
-	tq := queue(true, "A:1:a1", "A:1:a2", "B:1:b1", "A:1:a3", "C:1:c1", "B:1:b2")
-	tq.busy = map[string]struct{}{"A": {}}
-	batch, full := b.collectLocked(tq)
-	assert.Equal(t, []string{"b1", "c1", "b2"}, names(batch), "busy group A is skipped entirely")
-	assert.False(t, full)
-
-	tq = queue(true, "A:100000:a1", "B:100000:b1", "A:100000:a2", "A:10:a3", "C:10:c1")
-	batch, full = b.collectLocked(tq)
-	assert.Equal(t, []string{"a1", "b1", "c1"}, names(batch), "after a2 does not fit, a3 must wait too")
-	assert.True(t, full)
-
-	tq = queue(false, ":100000:m1", ":100000:m2", ":100000:m3", ":10:m4")
-	batch, full = b.collectLocked(tq)
-	assert.Equal(t, []string{"m1", "m2"}, names(batch))
-	assert.True(t, full)
-
-	var msgs []string
-	for i := 0; i < 12; i++ {
-		msgs = append(msgs, fmt.Sprintf(":1:m%d", i))
-	}
-	batch, full = b.collectLocked(queue(false, msgs...))
-	assert.Len(t, batch, 10)
-	assert.True(t, full)
-}
-
 func TestPublisherShutdownFlushesAndIsIdempotent(t *testing.T) {
 	f := &fakeSNS{}
 	p, clk := lingeringPublisher(t, f, time.Hour)
@@ -513,11 +453,11 @@ func TestPublisherShutdownWaitsForInFlight(t *testing.T) {
 	a := publishAsync(context.Background(), p, pubTopic, "a")
 	h := <-held
 	b := publishAsync(context.Background(), p, pubTopic, "b")
-	pubWaitUntil(t, "b is queued", func() bool { return queuedCount(p, pubTopic) == 1 })
+	pubWaitUntil(t, "b is queued", func() bool { return p.Stats().Queued == 1 })
 
 	done := make(chan error, 1)
 	go func() { done <- p.Close() }()
-	pubWaitUntil(t, "the publisher is closed", p.b.isClosed)
+	pubWaitUntil(t, "the publisher is closed", func() bool { return p.Stats().Closed })
 	select {
 	case <-done:
 		t.Fatal("Close returned while a request was in flight")
@@ -538,7 +478,7 @@ func TestPublisherShutdownDeadline(t *testing.T) {
 	inFlight := publishAsync(context.Background(), p, pubTopic, "in-flight")
 	<-held // never released
 	queued := publishAsync(context.Background(), p, pubTopic, "queued")
-	pubWaitUntil(t, "a message is queued", func() bool { return queuedCount(p, pubTopic) == 1 })
+	pubWaitUntil(t, "a message is queued", func() bool { return p.Stats().Queued == 1 })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -551,61 +491,4 @@ func TestPublisherShutdownDeadline(t *testing.T) {
 	require.ErrorIs(t, r.err, context.Canceled, "in-flight requests are canceled")
 	require.NoError(t, p.Close(), "all goroutines finish after the abort")
 	assert.Equal(t, []string{"in-flight"}, f.sentEnvelopeIDs())
-}
-
-func TestBatcherForgetsIdleTopicsAndLeavesNoGoroutines(t *testing.T) {
-	f := &fakeSNS{}
-	p := newTestPublisher(t, f)
-	before, _ := batcherGoroutines()
-	check := checkNoPublisherGoroutineLeak(t)
-	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			topic := BuildTopicARN("eu-west-1", "123456789012", fmt.Sprintf("topic-%d", i%5))
-			for j := 0; j < 20; j++ {
-				_, err := p.Publish(context.Background(), topic, "t", j)
-				assert.NoError(t, err)
-			}
-		}()
-	}
-	wg.Wait()
-	pubWaitUntil(t, "idle topics are forgotten", func() bool {
-		p.b.mu.Lock()
-		defer p.b.mu.Unlock()
-		return len(p.b.topics) == 0
-	})
-	// Before Close, only idle senders wait, at most MaxInFlightBatches of
-	// them whatever the number of topics; Close ends them.
-	pubWaitUntil(t, "only idle senders are left", func() bool {
-		p.b.mu.Lock()
-		defer p.b.mu.Unlock()
-		all, idle := batcherGoroutines()
-		return all-before == p.b.idlers && idle-before == p.b.idlers
-	})
-	p.b.mu.Lock()
-	assert.LessOrEqual(t, p.b.idlers, p.b.maxInFlight)
-	p.b.mu.Unlock()
-	require.NoError(t, p.Close())
-	check()
-	assert.Len(t, f.sentEnvelopeIDs(), 400)
-}
-
-// batcherGoroutines counts the goroutines running batcher code and, of
-// those, the idle senders. Counting by stack, unlike runtime.NumGoroutine,
-// is not thrown off by goroutines of earlier tests that are still exiting.
-func batcherGoroutines() (all, idle int) {
-	buf := make([]byte, 1<<22)
-	buf = buf[:runtime.Stack(buf, true)]
-	for _, g := range bytes.Split(buf, []byte("\n\n")) {
-		if !bytes.Contains(g, []byte("snssqs.(*batcher).")) {
-			continue
-		}
-		all++
-		if bytes.Contains(g, []byte("snssqs.(*batcher).awaitJob")) {
-			idle++
-		}
-	}
-	return all, idle
 }

@@ -1,4 +1,4 @@
-package snssqs
+package publish
 
 import (
 	"context"
@@ -11,40 +11,93 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/snssqs/snssqs/clock"
+	"github.com/snssqs/snssqs/internal/awslimits"
+	"github.com/snssqs/snssqs/internal/logx"
 )
 
-// The batcher coalesces concurrent publishes to one destination (an SNS
-// topic, or an SQS queue) into batch requests (PublishBatch,
-// SendMessageBatch; see batchSender) by group commit:
+// Config configures a Batcher. Every field is required unless it says
+// otherwise; the publishers fill it from their validated options.
+type Config struct {
+	// Sender makes the requests: SNSSender or SQSSender.
+	Sender Sender
+	// Clock stamps queued messages and drives Linger.
+	Clock  clock.Clock
+	Logger logrus.FieldLogger
+	// Linger is how long a batch of fewer than 10 waits for more messages
+	// to an idle destination; 0 sends at once.
+	Linger time.Duration
+	// MaxInFlight bounds the concurrent requests per destination, and the
+	// idle senders kept for the next requests.
+	MaxInFlight int
+	// ErrClosed is wrapped by Enqueue once shutdown has begun, and by the
+	// results of the messages a shutdown drops.
+	ErrClosed error
+	// Request, when set, is called before every request; the function it
+	// returns, when not nil, after it.
+	Request func(ctx context.Context, r Request) (context.Context, func(RequestDone))
+}
+
+// Request describes one request about to be sent, for Config.Request.
+type Request struct {
+	Destination     string // the topic ARN or queue URL
+	DestinationName string // the topic or queue name
+	// Batch reports a PublishBatch or SendMessageBatch request.
+	Batch bool
+	// Messages are the contexts of the request's messages, in order.
+	Messages []context.Context
+}
+
+// RequestDone is the outcome of one request.
+type RequestDone struct {
+	Duration time.Duration
+	// Failed is how many of the request's messages failed.
+	Failed int
+	// Err is the request's error; nil when the service answered.
+	Err error
+}
+
+// Stats are a Batcher's counters, since it was made, and gauges, now.
+type Stats struct {
+	Published, Failed, Requests uint64
+	Queued, InFlight            int
+	Closed                      bool
+}
+
+// Batcher coalesces concurrent sends to one destination (an SNS topic, or
+// an SQS queue) into batch requests (PublishBatch, SendMessageBatch; see
+// Sender) by group commit:
 //
-//   - A message to an idle topic (no request in flight) is sent at once, so
-//     a lone Publish adds no latency (a request of one message uses the
-//     plain Publish API).
+//   - A message to an idle destination (no request in flight) is sent at
+//     once, so a lone send adds no latency (a request of one message uses
+//     the single-message API).
 //   - While a request is in flight, new messages queue. A full batch (10
-//     messages, or the sender's batch limit in bytes) goes out beside it, up to
-//     maxInFlight requests per topic; a partial batch waits until a request
-//     completes and then goes out whole.
-//   - With linger > 0, a batch of fewer than 10 waits until its oldest
-//     message has been queued for linger, unless the batcher is closing.
-//   - On FIFO topics a message group is never in two requests at once, and
-//     the messages of a group keep their queue order within a request, so
-//     SNS receives each group in publish order.
+//     messages, or the sender's batch limit in bytes) goes out beside it,
+//     up to MaxInFlight requests per destination; a partial batch waits
+//     until a request completes and then goes out whole.
+//   - With Linger > 0, a batch of fewer than 10 waits until its oldest
+//     message has been queued for Linger, unless the batcher is closing.
+//   - On FIFO destinations a message group is never in two requests at
+//     once, and the messages of a group keep their queue order within a
+//     request, so the service receives each group in send order.
 //
-// Nothing runs for an idle topic: a topic's state is created when a message
-// arrives and dropped when it has no queued message and no request in
-// flight. Goroutines exist for in-flight requests, armed linger timers and
-// up to maxInFlight idle senders kept for the next requests (a sender keeps
-// the stack an SDK call grew, tens of KiB, where a new goroutine would grow
-// one again); all of them are counted in wg and end at shutdown.
-type batcher struct {
-	sender      batchSender
+// Nothing runs for an idle destination: its state is created when a
+// message arrives and dropped when it has no queued message and no request
+// in flight. Goroutines exist for in-flight requests, armed linger timers
+// and up to MaxInFlight idle senders kept for the next requests (a sender
+// keeps the stack an SDK call grew, tens of KiB, where a new goroutine
+// would grow one again); the Batcher owns all of them, counts them in wg
+// and ends them at Shutdown.
+type Batcher struct {
+	sender      Sender
 	clock       clock.Clock
 	log         logrus.FieldLogger
 	linger      time.Duration
 	maxInFlight int
-	hook        func(context.Context, PublishRequest) (context.Context, func(PublishRequestDone))
-	publishHook func(context.Context, PublishInfo) (context.Context, func(PublishDone))
-	stats       publisherCounters
+	errClosed   error
+	hook        func(context.Context, Request) (context.Context, func(RequestDone))
+
+	published, failed, requests atomic.Uint64
+	inFlight                    atomic.Int64
 
 	// base is the parent of every request's cancellation; abort cancels it
 	// when a shutdown's deadline passes.
@@ -66,13 +119,13 @@ type batcher struct {
 	drained   chan struct{} // closed when wg reaches zero after shutdown began
 }
 
-// topicQueue is the state of one topic with work. It is guarded by
-// batcher.mu.
+// topicQueue is the state of one destination with work. It is guarded by
+// Batcher.mu.
 type topicQueue struct {
 	arn        string
 	name       string // the topic or queue name, for hooks
 	fifo       bool
-	head, tail *queuedMessage
+	head, tail *Item
 	queued     int // messages between head and tail
 	inFlight   int
 	busy       map[string]struct{} // FIFO groups in an in-flight request
@@ -87,42 +140,36 @@ const (
 	stateDropped                   // removed before sending (canceled or shut down)
 )
 
-// queuedMessage is one message waiting in, or taken from, a topic queue.
-type queuedMessage struct {
+// Item is one message waiting in, or taken from, a destination's queue.
+type Item struct {
 	ctx      context.Context
-	msg      *outMessage
-	done     chan publishResult // buffered: the result is never blocked on
+	msg      *Message
+	done     chan Result // buffered: the result is never blocked on
 	enqueued time.Time
 
-	// Guarded by batcher.mu.
+	// Guarded by Batcher.mu.
 	state      queueState
 	tq         *topicQueue
-	prev, next *queuedMessage
+	prev, next *Item
 }
 
 // sendJob is a request for an idle sender to make.
 type sendJob struct {
 	tq    *topicQueue
-	batch []*queuedMessage
+	batch []*Item
 }
 
-// publishResult is the outcome of one message.
-type publishResult struct {
-	messageID      string
-	sequenceNumber string
-	err            error
-}
-
-func newBatcher(sender batchSender, o PublisherOptions) *batcher {
+// New returns a Batcher that sends through c.Sender.
+func New(c Config) *Batcher {
 	base, abort := context.WithCancel(context.Background())
-	return &batcher{
-		sender:      sender,
-		clock:       o.Clock,
-		log:         o.Logger,
-		linger:      o.Linger,
-		maxInFlight: o.MaxInFlightBatches,
-		hook:        o.Hooks.Request,
-		publishHook: o.Hooks.Publish,
+	return &Batcher{
+		sender:      c.Sender,
+		clock:       c.Clock,
+		log:         c.Logger,
+		linger:      c.Linger,
+		maxInFlight: c.MaxInFlight,
+		errClosed:   c.ErrClosed,
+		hook:        c.Request,
 		base:        base,
 		abort:       abort,
 		topics:      make(map[string]*topicQueue),
@@ -132,28 +179,45 @@ func newBatcher(sender batchSender, o PublisherOptions) *batcher {
 	}
 }
 
-func newQueuedMessage(ctx context.Context, m *outMessage) *queuedMessage {
-	return &queuedMessage{ctx: ctx, msg: m, done: make(chan publishResult, 1)}
+// NewItem makes the item of m, sent for ctx: its values reach the request,
+// and when it ends before m is sent, m is dropped (see Wait).
+func NewItem(ctx context.Context, m *Message) *Item {
+	return &Item{ctx: ctx, msg: m, done: make(chan Result, 1)}
 }
 
-// isClosed reports whether shutdown has begun.
-func (b *batcher) isClosed() bool { return b.closedFlag.Load() }
+// Closed reports whether shutdown has begun.
+func (b *Batcher) Closed() bool { return b.closedFlag.Load() }
 
-// enqueue queues messages for topic and sends what it can. It fails with
-// ErrClosed once shutdown has begun.
-func (b *batcher) enqueue(dest string, dst destination, qms []*queuedMessage) error {
+// Stats returns the counters and gauges.
+func (b *Batcher) Stats() Stats {
+	st := Stats{
+		Published: b.published.Load(), Failed: b.failed.Load(), Requests: b.requests.Load(),
+		InFlight: int(b.inFlight.Load()), Closed: b.Closed(),
+	}
+	b.mu.Lock()
+	for _, tq := range b.topics {
+		st.Queued += tq.queued
+	}
+	b.mu.Unlock()
+	return st
+}
+
+// Enqueue queues items for dest (a topic ARN or queue URL, whose name is
+// name and which is FIFO when fifo is set) and sends what it can. It fails
+// with Config.ErrClosed once shutdown has begun.
+func (b *Batcher) Enqueue(dest, name string, fifo bool, items []*Item) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return fmt.Errorf("%w: publisher is shut down", ErrClosed)
+		return fmt.Errorf("%w: publisher is shut down", b.errClosed)
 	}
 	tq := b.topics[dest]
 	if tq == nil {
-		tq = &topicQueue{arn: dest, name: dst.name, fifo: dst.fifo}
+		tq = &topicQueue{arn: dest, name: name, fifo: fifo}
 		b.topics[dest] = tq
 	}
 	now := b.clock.Now()
-	for _, qm := range qms {
+	for _, qm := range items {
 		qm.enqueued = now
 		qm.tq = tq
 		tq.push(qm)
@@ -163,10 +227,10 @@ func (b *batcher) enqueue(dest string, dst destination, qms []*queuedMessage) er
 	return nil
 }
 
-// wait returns the result of qm, or an error wrapping ctx.Err() if ctx ends
+// Wait returns the result of qm, or an error wrapping ctx.Err() if ctx ends
 // first. A message still queued is then dropped and never sent; one already
 // sent may still be published.
-func (b *batcher) wait(ctx context.Context, qm *queuedMessage) publishResult {
+func (b *Batcher) Wait(ctx context.Context, qm *Item) Result {
 	select {
 	case r := <-qm.done:
 		return r
@@ -179,14 +243,14 @@ func (b *batcher) wait(ctx context.Context, qm *queuedMessage) publishResult {
 		qm.state = stateDropped
 		b.forgetIfIdleLocked(qm.tq)
 		b.mu.Unlock()
-		return publishResult{err: fmt.Errorf("snssqs: publish canceled before the message was sent: %w", ctx.Err())}
+		return Result{Err: fmt.Errorf("snssqs: publish canceled before the message was sent: %w", ctx.Err())}
 	case stateDropped:
 		b.mu.Unlock()
 		select {
 		case r := <-qm.done: // dropped by shutdown with its own error
 			return r
 		default:
-			return publishResult{err: fmt.Errorf("snssqs: publish canceled before the message was sent: %w", ctx.Err())}
+			return Result{Err: fmt.Errorf("snssqs: publish canceled before the message was sent: %w", ctx.Err())}
 		}
 	}
 	b.mu.Unlock()
@@ -194,20 +258,20 @@ func (b *batcher) wait(ctx context.Context, qm *queuedMessage) publishResult {
 	case r := <-qm.done:
 		return r
 	default:
-		return publishResult{err: fmt.Errorf("snssqs: publish canceled while the request was in flight (the message may still be published): %w", ctx.Err())}
+		return Result{Err: fmt.Errorf("snssqs: publish canceled while the request was in flight (the message may still be published): %w", ctx.Err())}
 	}
 }
 
 // dispatchLocked starts requests for tq while it has free slots and
 // sendable messages, or arms a linger timer.
-func (b *batcher) dispatchLocked(tq *topicQueue) { b.nextLocked(tq, false) }
+func (b *Batcher) dispatchLocked(tq *topicQueue) { b.nextLocked(tq, false) }
 
 // nextLocked starts requests for tq while it has free slots and sendable
 // messages, or arms a linger timer. With mine set, the first request is not
 // started but returned, for the calling sender goroutine to make: a sender
 // that goes on with the next request keeps its grown stack (an SDK call runs
 // tens of KiB deep) instead of a new goroutine growing one.
-func (b *batcher) nextLocked(tq *topicQueue, mine bool) (taken []*queuedMessage) {
+func (b *Batcher) nextLocked(tq *topicQueue, mine bool) (taken []*Item) {
 	for tq.inFlight < b.maxInFlight && tq.head != nil && !b.aborted {
 		batch, full := b.collectLocked(tq)
 		if len(batch) == 0 {
@@ -236,7 +300,7 @@ func (b *batcher) nextLocked(tq *topicQueue, mine bool) (taken []*queuedMessage)
 				if tq.busy == nil {
 					tq.busy = make(map[string]struct{})
 				}
-				tq.busy[qm.msg.groupID] = struct{}{}
+				tq.busy[qm.msg.GroupID] = struct{}{}
 			}
 		}
 		tq.inFlight++
@@ -255,16 +319,16 @@ func (b *batcher) nextLocked(tq *topicQueue, mine bool) (taken []*queuedMessage)
 }
 
 // collectLocked chooses the next request's messages without removing them:
-// up to MaxPublishBatchEntries in queue order whose total size fits the
+// up to awslimits.MaxBatchEntries in queue order whose total size fits the
 // sender's batch limit, skipping (on FIFO topics) groups already in flight and
 // every later message of a group one of whose messages was skipped. Messages
 // whose context has ended are dropped on the way. full reports that the
 // batch cannot grow: it holds the maximum entries or the next message did
 // not fit.
-func (b *batcher) collectLocked(tq *topicQueue) (batch []*queuedMessage, full bool) {
+func (b *Batcher) collectLocked(tq *topicQueue) (batch []*Item, full bool) {
 	size := 0
 	var skipped map[string]struct{}
-	for qm := tq.head; qm != nil && len(batch) < MaxPublishBatchEntries; {
+	for qm := tq.head; qm != nil && len(batch) < awslimits.MaxBatchEntries; {
 		next := qm.next
 		if qm.ctx.Err() != nil {
 			tq.remove(qm)
@@ -272,7 +336,7 @@ func (b *batcher) collectLocked(tq *topicQueue) (batch []*queuedMessage, full bo
 			qm = next
 			continue
 		}
-		g := qm.msg.groupID
+		g := qm.msg.GroupID
 		if tq.fifo {
 			_, inFlight := tq.busy[g]
 			_, skip := skipped[g]
@@ -281,7 +345,7 @@ func (b *batcher) collectLocked(tq *topicQueue) (batch []*queuedMessage, full bo
 				continue
 			}
 		}
-		if size+qm.msg.size > b.sender.maxBatchBytes() {
+		if size+qm.msg.Size > b.sender.MaxBatchBytes() {
 			if !tq.fifo {
 				return batch, true
 			}
@@ -294,14 +358,14 @@ func (b *batcher) collectLocked(tq *topicQueue) (batch []*queuedMessage, full bo
 			continue
 		}
 		batch = append(batch, qm)
-		size += qm.msg.size
+		size += qm.msg.Size
 		qm = next
 	}
-	return batch, full || len(batch) == MaxPublishBatchEntries
+	return batch, full || len(batch) == awslimits.MaxBatchEntries
 }
 
 // lingerTimer waits d (or until shutdown begins), then dispatches tq again.
-func (b *batcher) lingerTimer(tq *topicQueue, d time.Duration) {
+func (b *Batcher) lingerTimer(tq *topicQueue, d time.Duration) {
 	defer b.wg.Done()
 	t := b.clock.NewTimer(d)
 	select {
@@ -320,7 +384,7 @@ func (b *batcher) lingerTimer(tq *topicQueue, d time.Duration) {
 // frees the slot; then it goes on with the topic's next request, if any, or
 // waits idle for another one, unless maxInFlight senders already wait or
 // shutdown has begun.
-func (b *batcher) send(tq *topicQueue, batch []*queuedMessage) {
+func (b *Batcher) send(tq *topicQueue, batch []*Item) {
 	defer b.wg.Done()
 	for {
 		results := b.request(tq, batch)
@@ -332,7 +396,7 @@ func (b *batcher) send(tq *topicQueue, batch []*queuedMessage) {
 		tq.inFlight--
 		if tq.fifo {
 			for _, qm := range batch {
-				delete(tq.busy, qm.msg.groupID)
+				delete(tq.busy, qm.msg.GroupID)
 			}
 		}
 		next := b.nextLocked(tq, true)
@@ -358,7 +422,7 @@ func (b *batcher) send(tq *topicQueue, batch []*queuedMessage) {
 
 // awaitJob waits, as an idle sender, for a request to make; it reports
 // false when shutdown begins first.
-func (b *batcher) awaitJob() (sendJob, bool) {
+func (b *Batcher) awaitJob() (sendJob, bool) {
 	var job sendJob
 	ok := true
 	select {
@@ -376,7 +440,7 @@ func (b *batcher) awaitJob() (sendJob, bool) {
 // the batcher aborts and, for a single message, when its caller's context
 // ends. A request for several callers outlives any one of them; it carries
 // the values (e.g. trace spans) of the first message's context.
-func (b *batcher) requestContext(batch []*queuedMessage) (context.Context, context.CancelFunc) {
+func (b *Batcher) requestContext(batch []*Item) (context.Context, context.CancelFunc) {
 	var ctx context.Context
 	var cancel context.CancelFunc
 	if len(batch) == 1 {
@@ -391,91 +455,91 @@ func (b *batcher) requestContext(batch []*queuedMessage) (context.Context, conte
 // request sends batch to its destination, a single-message request for one
 // message, a batch request for more, and returns one result per message, in
 // order.
-func (b *batcher) request(tq *topicQueue, batch []*queuedMessage) []publishResult {
+func (b *Batcher) request(tq *topicQueue, batch []*Item) []Result {
 	ctx, cancel := b.requestContext(batch)
 	defer cancel()
-	var done func(PublishRequestDone)
+	var done func(RequestDone)
 	var start time.Time
 	if b.hook != nil {
 		ctx, done = b.hookRequest(ctx, tq, batch)
 		start = time.Now()
 	}
-	b.stats.requests.Add(1)
-	b.stats.inFlight.Add(1)
-	var results []publishResult
+	b.requests.Add(1)
+	b.inFlight.Add(1)
+	var results []Result
 	var err error
 	if len(batch) == 1 {
-		results = []publishResult{b.sender.sendOne(ctx, tq.arn, batch[0].msg)}
-		err = results[0].err
+		results = []Result{b.sender.SendOne(ctx, tq.arn, batch[0].msg)}
+		err = results[0].Err
 	} else {
-		ms := make([]*outMessage, len(batch))
+		ms := make([]*Message, len(batch))
 		for i, qm := range batch {
 			ms[i] = qm.msg
 		}
-		results, err = b.sender.sendBatch(ctx, tq.arn, ms)
+		results, err = b.sender.SendBatch(ctx, tq.arn, ms)
 	}
-	b.stats.inFlight.Add(-1)
+	b.inFlight.Add(-1)
 	failed := 0
 	for _, r := range results {
-		if r.err != nil {
+		if r.Err != nil {
 			failed++
 		}
 	}
-	b.stats.published.Add(uint64(len(results) - failed))
-	b.stats.failed.Add(uint64(failed))
+	b.published.Add(uint64(len(results) - failed))
+	b.failed.Add(uint64(failed))
 	if done != nil {
-		done(PublishRequestDone{Duration: time.Since(start), Failed: failed, Err: err})
+		done(RequestDone{Duration: time.Since(start), Failed: failed, Err: err})
 	}
 	return results
 }
 
 // hookRequest calls the Request hook for a request of batch.
-func (b *batcher) hookRequest(ctx context.Context, tq *topicQueue, batch []*queuedMessage) (context.Context, func(PublishRequestDone)) {
+func (b *Batcher) hookRequest(ctx context.Context, tq *topicQueue, batch []*Item) (context.Context, func(RequestDone)) {
 	ctxs := make([]context.Context, len(batch))
 	for i, qm := range batch {
 		ctxs[i] = qm.ctx
 	}
-	return b.hook(ctx, PublishRequest{
-		Service: b.sender.service(), Destination: tq.arn, DestinationName: tq.name,
+	return b.hook(ctx, Request{
+		Destination: tq.arn, DestinationName: tq.name,
 		Batch: len(batch) > 1, Messages: ctxs,
 	})
 }
 
-func (b *batcher) logResult(arn string, qm *queuedMessage, r publishResult) {
+func (b *Batcher) logResult(arn string, qm *Item, r Result) {
 	m := qm.msg
-	if r.err != nil {
-		if qm.ctx.Err() != nil || errors.Is(r.err, context.Canceled) {
-			if debugEnabled(b.log) {
-				b.log.WithFields(logrus.Fields{"topic": arn, "type": m.eventType, "id": m.id}).
-					WithError(r.err).Debug("snssqs: publish canceled")
+	if r.Err != nil {
+		if qm.ctx.Err() != nil || errors.Is(r.Err, context.Canceled) {
+			if logx.DebugEnabled(b.log) {
+				b.log.WithFields(logrus.Fields{"topic": arn, "type": m.EventType, "id": m.ID}).
+					WithError(r.Err).Debug("snssqs: publish canceled")
 			}
 			return
 		}
-		b.log.WithFields(logrus.Fields{"topic": arn, "type": m.eventType, "id": m.id}).
-			WithError(r.err).Error("snssqs: publish failed")
+		b.log.WithFields(logrus.Fields{"topic": arn, "type": m.EventType, "id": m.ID}).
+			WithError(r.Err).Error("snssqs: publish failed")
 		return
 	}
-	if debugEnabled(b.log) {
+	if logx.DebugEnabled(b.log) {
 		b.log.WithFields(logrus.Fields{
-			"topic": arn, "type": m.eventType, "id": m.id, "message_id": r.messageID, "body": m.body,
+			"topic": arn, "type": m.EventType, "id": m.ID, "message_id": r.MessageID, "body": m.Body,
 		}).Debug("snssqs: published")
 	}
 }
 
 // forgetIfIdleLocked drops tq's state when it has nothing queued, in
 // flight or lingering.
-func (b *batcher) forgetIfIdleLocked(tq *topicQueue) {
+func (b *Batcher) forgetIfIdleLocked(tq *topicQueue) {
 	if tq.head == nil && tq.inFlight == 0 && !tq.lingering && b.topics[tq.arn] == tq {
 		delete(b.topics, tq.arn)
 	}
 }
 
-// shutdown stops accepting messages, sends everything queued (ignoring
+// Shutdown stops accepting messages, sends everything queued (ignoring
 // linger) and waits for all requests. If ctx ends first it drops what is
 // still queued (failing it with ErrClosed), cancels in-flight requests and
 // returns an error wrapping ctx.Err(). It is safe to call more than once
 // and concurrently.
-func (b *batcher) shutdown(ctx context.Context) error {
+func (b *Batcher) Shutdown(ctx context.Context) error {
 	b.mu.Lock()
 	if !b.closed {
 		b.closed = true
@@ -507,7 +571,7 @@ func (b *batcher) shutdown(ctx context.Context) error {
 			next := qm.next
 			tq.remove(qm)
 			qm.state = stateDropped
-			qm.done <- publishResult{err: fmt.Errorf("%w: shutdown deadline passed before the message was sent: %w", ErrClosed, ctx.Err())}
+			qm.done <- Result{Err: fmt.Errorf("%w: shutdown deadline passed before the message was sent: %w", b.errClosed, ctx.Err())}
 			dropped++
 			qm = next
 		}
@@ -521,7 +585,7 @@ func (b *batcher) shutdown(ctx context.Context) error {
 }
 
 // push appends qm to the queue.
-func (tq *topicQueue) push(qm *queuedMessage) {
+func (tq *topicQueue) push(qm *Item) {
 	qm.prev, qm.next = tq.tail, nil
 	if tq.tail != nil {
 		tq.tail.next = qm
@@ -533,7 +597,7 @@ func (tq *topicQueue) push(qm *queuedMessage) {
 }
 
 // remove unlinks qm from the queue.
-func (tq *topicQueue) remove(qm *queuedMessage) {
+func (tq *topicQueue) remove(qm *Item) {
 	if qm.prev != nil {
 		qm.prev.next = qm.next
 	} else {
@@ -546,18 +610,4 @@ func (tq *topicQueue) remove(qm *queuedMessage) {
 	}
 	qm.prev, qm.next = nil, nil
 	tq.queued--
-}
-
-func stringOrNil(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func stringOrEmpty(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
