@@ -3,6 +3,7 @@ package snssqs
 import (
 	"errors"
 
+	"github.com/snssqs/snssqs/internal/codec"
 	"github.com/snssqs/snssqs/internal/consume"
 )
 
@@ -19,7 +20,7 @@ var (
 
 	// ErrInvalidEvent reports an event that is nil or cannot be marshaled to JSON,
 	// or an empty event type.
-	ErrInvalidEvent = errors.New("snssqs: invalid event")
+	ErrInvalidEvent = codec.ErrInvalidEvent
 	// ErrMessageTooLarge reports a message over the SNS or SQS size limit,
 	// attributes included.
 	ErrMessageTooLarge = errors.New("snssqs: message too large")
@@ -31,7 +32,7 @@ var (
 	// ErrMalformedMessage reports a received message that cannot be decoded:
 	// a CloudEvents envelope with a wrong specversion or missing required
 	// attributes, or a corrupt SNS notification.
-	ErrMalformedMessage = errors.New("snssqs: malformed message")
+	ErrMalformedMessage = codec.ErrMalformedMessage
 	// ErrTopicNotAllowed reports an SNS notification whose TopicArn is not in
 	// the subscriber's allow-list (a forged or misrouted envelope).
 	ErrTopicNotAllowed = errors.New("snssqs: topic not allowed")

@@ -60,7 +60,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m := &Message{}
-		err := decodeEnvelope(m, b, jsonObject(b))
+		err := decodeEnvelope(m, b)
 		switch {
 		case err != nil:
 			if !errors.Is(err, ErrMalformedMessage) {

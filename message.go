@@ -2,19 +2,18 @@ package snssqs
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"time"
-	"unicode/utf8"
+
+	"github.com/snssqs/snssqs/internal/codec"
 )
 
 // SpecVersion is the CloudEvents specification version of the envelope.
-const SpecVersion = "1.0"
+const SpecVersion = codec.SpecVersion
 
 // ContentTypeJSON is the datacontenttype of envelopes whose data is JSON.
-const ContentTypeJSON = "application/json"
+const ContentTypeJSON = codec.ContentTypeJSON
 
 // EventTypeAttribute is the String message attribute that carries the event
 // type next to the envelope, so SNS subscription filter policies can select on
@@ -90,11 +89,6 @@ type Envelope struct {
 	Extensions map[string]any
 }
 
-var envelopeKeys = map[string]bool{
-	"specversion": true, "id": true, "source": true, "type": true, "subject": true,
-	"time": true, "datacontenttype": true, "data": true, "data_base64": true, "dataschema": true,
-}
-
 // MarshalJSON encodes the envelope in CloudEvents JSON format. Data is
 // written as the JSON member "data" when the content type is JSON and Data is
 // valid JSON, and base64-encoded as "data_base64" otherwise (binary data, as
@@ -108,193 +102,23 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 	case e.ID == "" || e.Source == "" || e.Type == "":
 		return nil, fmt.Errorf("%w: envelope without id, source or type (all are required)", ErrInvalidEvent)
 	}
-	return e.appendJSON(make([]byte, 0, 256+len(e.Data)), false)
-}
-
-// appendJSON appends the envelope's JSON to dst. dataValid skips the check
-// that JSON data is valid JSON, for callers that have checked it already. Keys are
-// written in a fixed order, extensions sorted, without the map and reflection
-// of encoding/json: publishing encodes one envelope per event.
-func (e Envelope) appendJSON(dst []byte, dataValid bool) ([]byte, error) {
-	jsonData := e.Data != nil && isJSONContentType(e.DataContentType) && (dataValid || json.Valid(e.Data))
-	dst = append(dst, `{"specversion":`...)
-	dst = appendJSONString(dst, e.SpecVersion)
-	dst = append(dst, `,"id":`...)
-	dst = appendJSONString(dst, e.ID)
-	dst = append(dst, `,"source":`...)
-	dst = appendJSONString(dst, e.Source)
-	dst = append(dst, `,"type":`...)
-	dst = appendJSONString(dst, e.Type)
-	if e.Subject != "" {
-		dst = append(dst, `,"subject":`...)
-		dst = appendJSONString(dst, e.Subject)
-	}
-	if !e.Time.IsZero() {
-		dst = append(dst, `,"time":"`...)
-		dst = e.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
-		dst = append(dst, '"')
-	}
-	if e.DataContentType != "" {
-		dst = append(dst, `,"datacontenttype":`...)
-		dst = appendJSONString(dst, e.DataContentType)
-	}
-	if len(e.Extensions) > 0 {
-		keys := make([]string, 0, len(e.Extensions))
-		for k := range e.Extensions {
-			if envelopeKeys[k] {
-				return nil, fmt.Errorf("%w: extension %q shadows a CloudEvents attribute", ErrInvalidEvent, k)
-			}
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			dst = append(dst, ',')
-			dst = appendJSONString(dst, k)
-			dst = append(dst, ':')
-			if s, ok := e.Extensions[k].(string); ok { // traceparent and most others: no reflection
-				dst = appendJSONString(dst, s)
-				continue
-			}
-			v, err := json.Marshal(e.Extensions[k])
-			if err != nil {
-				return nil, fmt.Errorf("%w: extension %q: %w", ErrInvalidEvent, k, err)
-			}
-			dst = append(dst, v...)
-		}
-	}
-	if e.Data != nil {
-		if jsonData {
-			dst = append(dst, `,"data":`...)
-			dst = append(dst, e.Data...)
-		} else {
-			dst = append(dst, `,"data_base64":"`...)
-			dst = base64.StdEncoding.AppendEncode(dst, e.Data)
-			dst = append(dst, '"')
-		}
-	}
-	return append(dst, '}'), nil
-}
-
-// appendJSONString appends s as a JSON string. Plain printable ASCII (the
-// ids, types and sources of almost every event) is copied as is; anything
-// else goes through encoding/json for correct escaping.
-func appendJSONString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s) // a string always marshals
-			return append(dst, b...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
+	return codec.Envelope(e).AppendJSON(make([]byte, 0, 256+len(e.Data)), false)
 }
 
 // UnmarshalJSON decodes a CloudEvents JSON event. It fails, wrapping
 // ErrMalformedMessage, when specversion is not "1.0" or id, source or type is
 // missing.
 func (e *Envelope) UnmarshalJSON(b []byte) error {
-	raw := jsonObject(bytes.Clone(b)) // its values alias the copy, which e keeps
+	raw := codec.Object(bytes.Clone(b)) // its values alias the copy, which e keeps
 	if raw == nil {
 		return fmt.Errorf("%w: not a JSON object", ErrMalformedMessage)
 	}
-	return e.fromRaw(raw)
-}
-
-// fromRaw fills e from the top-level keys of a CloudEvents JSON object.
-func (e *Envelope) fromRaw(raw map[string]json.RawMessage) error {
-	str := func(k string) (string, error) {
-		v, ok := raw[k]
-		if !ok || string(v) == "null" {
-			return "", nil
-		}
-		s, ok := unquoteJSON(v)
-		if !ok {
-			return "", fmt.Errorf("%w: CloudEvents attribute %q is not a string", ErrMalformedMessage, clip(k))
-		}
-		return s, nil
-	}
-	var out Envelope
-	var err error
-	fields := []struct {
-		key string
-		dst *string
-	}{
-		{"specversion", &out.SpecVersion}, {"id", &out.ID}, {"source", &out.Source},
-		{"type", &out.Type}, {"subject", &out.Subject}, {"datacontenttype", &out.DataContentType},
-	}
-	for _, f := range fields {
-		if *f.dst, err = str(f.key); err != nil {
-			return err
-		}
-	}
-	if out.SpecVersion != SpecVersion {
-		return fmt.Errorf("%w: unsupported CloudEvents specversion %q", ErrMalformedMessage, clip(out.SpecVersion))
-	}
-	for _, v := range []struct{ key, val string }{{"id", out.ID}, {"source", out.Source}, {"type", out.Type}} {
-		if v.val == "" {
-			return fmt.Errorf("%w: CloudEvents attribute %q is required", ErrMalformedMessage, v.key)
-		}
-	}
-	ts, err := str("time")
+	out, err := codec.FromMembers(raw)
 	if err != nil {
 		return err
 	}
-	if ts != "" {
-		if out.Time, err = time.Parse(time.RFC3339Nano, ts); err != nil {
-			return fmt.Errorf("%w: CloudEvents time %q is not RFC 3339", ErrMalformedMessage, clip(ts))
-		}
-	}
-	if d, ok := raw["data"]; ok && string(d) != "null" {
-		if isJSONContentType(out.DataContentType) {
-			out.Data = []byte(d)
-		} else {
-			// Non-JSON content in "data" is a JSON string holding the text.
-			if s, ok := unquoteJSONBytes(d); ok {
-				out.Data = s
-			} else {
-				out.Data = []byte(d)
-			}
-		}
-	} else if d, ok := raw["data_base64"]; ok && string(d) != "null" {
-		s, ok := unquoteJSON(d)
-		if !ok {
-			return fmt.Errorf("%w: data_base64 is not a string", ErrMalformedMessage)
-		}
-		if out.Data, err = base64.StdEncoding.DecodeString(s); err != nil {
-			return fmt.Errorf("%w: data_base64: %v", ErrMalformedMessage, err)
-		}
-	}
-	for k, v := range raw {
-		if envelopeKeys[k] {
-			continue
-		}
-		var x any
-		if s, ok := unquoteJSON(v); ok { // strings, traceparent among them: no reflection
-			x = s
-		} else if err := json.Unmarshal(v, &x); err != nil {
-			return fmt.Errorf("%w: extension %q: %v", ErrMalformedMessage, clip(k), err)
-		}
-		if out.Extensions == nil {
-			out.Extensions = make(map[string]any)
-		}
-		out.Extensions[k] = x
-	}
-	*e = out
+	*e = Envelope(out)
 	return nil
-}
-
-// isJSONContentType reports whether ct is JSON: empty (CloudEvents' default
-// for JSON format), application/json, or any +json / text/json type.
-func isJSONContentType(ct string) bool {
-	if ct == "" {
-		return true
-	}
-	if i := bytes.IndexByte([]byte(ct), ';'); i >= 0 {
-		ct = ct[:i]
-	}
-	ct = string(bytes.TrimSpace([]byte(ct)))
-	return ct == ContentTypeJSON || ct == "text/json" || bytes.HasSuffix([]byte(ct), []byte("+json"))
 }
 
 // Message is one received message as handlers see it: the CloudEvents
@@ -355,24 +179,7 @@ type Message struct {
 // Decode unmarshals the message's JSON Data into v.
 func (m *Message) Decode(v any) error {
 	if err := json.Unmarshal(m.Data, v); err != nil {
-		return fmt.Errorf("%w: decoding data of %q message %s: %v", ErrMalformedMessage, clip(m.Type), m.SQSMessageID, err)
+		return fmt.Errorf("%w: decoding data of %q message %s: %v", ErrMalformedMessage, codec.Clip(m.Type), m.SQSMessageID, err)
 	}
 	return nil
-}
-
-// maxQuoted is the most bytes of a value taken from a received message that
-// an error (and so a log line) quotes.
-const maxQuoted = 64
-
-// clip shortens s, text taken from a received message, for an error message,
-// so a hostile producer cannot put kilobytes of its own text into our logs.
-func clip(s string) string {
-	if len(s) <= maxQuoted {
-		return s
-	}
-	cut := maxQuoted
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + fmt.Sprintf("…(%d bytes)", len(s))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
+	"github.com/snssqs/snssqs/internal/codec"
 	"github.com/snssqs/snssqs/internal/publish"
 )
 
@@ -106,7 +107,7 @@ func prepare(ctx context.Context, o *PublisherOptions, dst destination, eventTyp
 		env.Time = o.Clock.Now()
 	}
 	env.Time = env.Time.UTC()
-	body, err := env.appendJSON(make([]byte, 0, 256+len(env.Data)), true)
+	body, err := codec.Envelope(env).AppendJSON(make([]byte, 0, 256+len(env.Data)), true)
 	if err != nil {
 		if !errors.Is(err, ErrInvalidEvent) {
 			err = fmt.Errorf("%w: encoding envelope: %w", ErrInvalidEvent, err)
@@ -227,7 +228,7 @@ func marshalEvent(event any) ([]byte, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty event JSON", ErrInvalidEvent)
 	}
-	if asIs && !jsonValid(data) {
+	if asIs && !codec.Valid(data) {
 		return nil, fmt.Errorf("%w: event %T is not valid JSON", ErrInvalidEvent, event)
 	}
 	if string(bytes.TrimSpace(data)) == "null" {

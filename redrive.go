@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/snssqs/snssqs/internal/codec"
 )
 
 // queueAttributesAPI is implemented by clients that can read queue
@@ -54,7 +56,7 @@ func parseMaxReceiveCount(policy string) int {
 		return 0
 	}
 	raw := string(p.MaxReceiveCount)
-	if s, ok := unquoteJSON(p.MaxReceiveCount); ok {
+	if s, ok := codec.Unquote(p.MaxReceiveCount); ok {
 		raw = s
 	}
 	n, err := strconv.Atoi(raw)

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/snssqs/snssqs/internal/codec"
 	"github.com/snssqs/snssqs/internal/consume"
 )
 
@@ -58,7 +59,7 @@ func BenchmarkDecodeDispatch(b *testing.B) {
 	defer s.abandonAll()
 	handle := s.handleFunc(&queueInfo{url: queueA})
 
-	body := snsBody(b, topicA, envelopeBody(b, "card.created", cardCreated{ID: "c1", Amount: 42}), map[string]snsAttribute{
+	body := snsBody(b, topicA, envelopeBody(b, "card.created", cardCreated{ID: "c1", Amount: 42}), map[string]codec.Attribute{
 		"ce_type": {Type: "String", Value: "card.created"},
 	})
 	sm := types.Message{

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs/clock"
+	"github.com/snssqs/snssqs/internal/codec"
 	"github.com/snssqs/snssqs/internal/consume"
 )
 
@@ -235,7 +236,7 @@ func envelopeBody(t testing.TB, typ string, data any) string {
 }
 
 // snsBody wraps message in an SNS notification from topicARN.
-func snsBody(t testing.TB, topicARN, message string, attrs map[string]snsAttribute) string {
+func snsBody(t testing.TB, topicARN, message string, attrs map[string]codec.Attribute) string {
 	t.Helper()
 	n := map[string]any{
 		"Type": "Notification", "MessageId": "sns-" + strconv.FormatInt(eventSeq.Add(1), 10),
@@ -535,7 +536,7 @@ func TestAttributesReachHandler(t *testing.T) {
 		"blob": {DataType: aws.String("Binary"), BinaryValue: blob},
 		"name": {DataType: aws.String("String"), StringValue: aws.String("n")},
 	}))
-	snsID := h.sqs.send(queueA, snsBody(t, topicA, envelopeBody(t, "b", 2), map[string]snsAttribute{
+	snsID := h.sqs.send(queueA, snsBody(t, topicA, envelopeBody(t, "b", 2), map[string]codec.Attribute{
 		"blob": {Type: "Binary", Value: base64.StdEncoding.EncodeToString(blob)},
 		"num":  {Type: "Number", Value: "42"},
 	}))

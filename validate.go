@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/snssqs/snssqs/internal/awslimits"
+	"github.com/snssqs/snssqs/internal/codec"
 )
 
 // SNS limits the Publisher enforces before sending.
@@ -260,7 +261,7 @@ func validateExtensionName(name string) error {
 			return fmt.Errorf("%w: CloudEvents extension name %q has invalid character %q (allowed: a-z 0-9)", ErrInvalidEvent, name, c)
 		}
 	}
-	if envelopeKeys[name] {
+	if codec.IsEnvelopeKey(name) {
 		return fmt.Errorf("%w: CloudEvents extension name %q is a core attribute", ErrInvalidEvent, name)
 	}
 	return nil

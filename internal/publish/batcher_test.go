@@ -102,7 +102,6 @@ func TestCollectSkipsBusyAndOversizedGroups(t *testing.T) {
 	assert.True(t, full)
 }
 
-
 // Once its sends are done the Batcher forgets every destination and keeps
 // only idle senders, at most MaxInFlight of them whatever the number of
 // destinations; Shutdown ends them. synctest.Test fails if a goroutine of

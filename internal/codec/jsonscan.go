@@ -1,4 +1,4 @@
-package snssqs
+package codec
 
 import (
 	"bytes"
@@ -18,12 +18,12 @@ import (
 // jsonMaxDepth is encoding/json's nesting limit.
 const jsonMaxDepth = 10000
 
-// jsonMembers calls fn with the raw key (between its quotes, escapes
+// members calls fn with the raw key (between its quotes, escapes
 // undecoded) and the raw value of each member of the JSON object doc, which
 // may be surrounded by whitespace and nothing else. It reports whether doc is
 // a valid JSON object; fn may have been called for members before an
 // invalid part is found.
-func jsonMembers(doc []byte, fn func(key, val []byte)) bool {
+func members(doc []byte, fn func(key, val []byte)) bool {
 	i := skipSpace(doc, 0)
 	if i == len(doc) || doc[i] != '{' {
 		return false
@@ -32,8 +32,8 @@ func jsonMembers(doc []byte, fn func(key, val []byte)) bool {
 	return i >= 0 && skipSpace(doc, i) == len(doc)
 }
 
-// jsonValid reports whether doc is one valid JSON value, as json.Valid does.
-func jsonValid(doc []byte) bool {
+// Valid reports whether doc is one valid JSON value, as json.Valid does.
+func Valid(doc []byte) bool {
 	i := skipValue(doc, skipSpace(doc, 0), 0)
 	return i >= 0 && skipSpace(doc, i) == len(doc)
 }
@@ -219,17 +219,17 @@ func skipLiteral(b []byte, i int, lit string) int {
 	return i + len(lit)
 }
 
-// unquoteJSON decodes a raw JSON value that the scanner or encoding/json
+// Unquote decodes a raw JSON value that the scanner or encoding/json
 // has validated, as encoding/json decodes it into a string. It reports false
 // when the value is not a string.
-func unquoteJSON(raw []byte) (string, bool) {
-	b, ok := unquoteJSONBytes(raw)
+func Unquote(raw []byte) (string, bool) {
+	b, ok := unquoteBytes(raw)
 	return string(b), ok
 }
 
-// unquoteJSONBytes is unquoteJSON returning bytes, which alias raw when
+// unquoteBytes is Unquote returning bytes, which alias raw when
 // the string has no escapes.
-func unquoteJSONBytes(raw []byte) ([]byte, bool) {
+func unquoteBytes(raw []byte) ([]byte, bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return nil, false
 	}
@@ -335,4 +335,24 @@ func plainKey(k []byte) bool {
 		}
 	}
 	return true
+}
+
+// Object returns body's top-level members when body is a JSON object,
+// nil otherwise. Decoding walks each JSON layer once through it.
+func Object(body []byte) map[string]json.RawMessage {
+	keys := make(map[string]json.RawMessage, 8)
+	plain := true
+	if !members(body, func(k, v []byte) {
+		plain = plain && plainKey(k)
+		keys[envelopeKey(k)] = v
+	}) {
+		return nil
+	}
+	if !plain { // escaped or non-ASCII keys: let encoding/json decode them
+		clear(keys)
+		if json.Unmarshal(body, &keys) != nil {
+			return nil
+		}
+	}
+	return keys
 }

@@ -1,4 +1,4 @@
-package snssqs
+package codec
 
 import (
 	"bytes"
@@ -38,8 +38,8 @@ func FuzzJSONScanner(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := jsonValid(b), json.Valid(b); got != want {
-			t.Fatalf("jsonValid(%q) = %v, json.Valid = %v", b, got, want)
+		if got, want := Valid(b), json.Valid(b); got != want {
+			t.Fatalf("Valid(%q) = %v, json.Valid = %v", b, got, want)
 		}
 
 		var want map[string]json.RawMessage
@@ -47,10 +47,10 @@ func FuzzJSONScanner(f *testing.F) {
 		if isObject {
 			require.NoError(t, json.Unmarshal(b, &want))
 		}
-		got := jsonObject(b)
+		got := Object(b)
 		if !isObject {
 			if got != nil {
-				t.Fatalf("jsonObject(%q) = %v for a non-object", b, got)
+				t.Fatalf("Object(%q) = %v for a non-object", b, got)
 			}
 		} else {
 			require.Len(t, got, len(want), "members of %q", b)
@@ -61,11 +61,11 @@ func FuzzJSONScanner(f *testing.F) {
 				var ws string
 				if v[0] == '"' { // (encoding/json also accepts null into a string)
 					require.NoError(t, json.Unmarshal(v, &ws))
-					gs, ok := unquoteJSON(v)
-					require.True(t, ok, "unquoteJSON(%q)", v)
-					assert.Equal(t, ws, gs, "unquoteJSON(%q)", v)
-				} else if _, ok := unquoteJSON(v); ok {
-					t.Fatalf("unquoteJSON(%q) accepted a non-string", v)
+					gs, ok := Unquote(v)
+					require.True(t, ok, "Unquote(%q)", v)
+					assert.Equal(t, ws, gs, "Unquote(%q)", v)
+				} else if _, ok := Unquote(v); ok {
+					t.Fatalf("Unquote(%q) accepted a non-string", v)
 				}
 			}
 		}
@@ -99,7 +99,7 @@ func TestScanNotificationDecodesSNSNotifications(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, `{"specversion":"1.0","data":{"x":"a\\b"}}`, string(msg))
 	assert.Equal(t, "m1", w.MessageID)
-	assert.Equal(t, map[string]snsAttribute{"type": {Type: "String", Value: "card.created"}}, w.MessageAttributes)
+	assert.Equal(t, map[string]Attribute{"type": {Type: "String", Value: "card.created"}}, w.MessageAttributes)
 
 	// A member spelled in another case is left to encoding/json, which
 	// matches it case-insensitively.
