@@ -155,7 +155,7 @@ func (s *Subscriber) engineObserver(q *queueInfo) consume.Observer {
 	}
 	if h.Request != nil {
 		obs.Request = func(r consume.Request) {
-			h.Request(SQSRequest{Op: r.Op, QueueURL: r.QueueURL, Entries: r.Entries, Messages: r.Messages, Failed: r.Failed, Duration: r.Duration, Err: r.Err})
+			h.Request(SQSRequest(r))
 		}
 	}
 	if h.Flow != nil {

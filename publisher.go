@@ -20,10 +20,7 @@ import (
 //
 // A Publisher is safe for concurrent use. Shutdown or Close it to flush
 // queued messages.
-type Publisher struct {
-	*core
-	topics topicCache
-}
+type Publisher struct{ *core }
 
 // Entry is one event of a PublishBatch call.
 type Entry struct {
@@ -64,7 +61,12 @@ func NewPublisher(client SNSPublishAPI, optFns ...func(*PublisherOptions)) (*Pub
 	if err != nil {
 		return nil, err
 	}
-	return &Publisher{core: newCore(publish.SNSSender{Client: client}, ServiceSNS, o)}, nil
+	var topics topicCache // owned by the resolve function
+	resolve := func(s string) (destination, error) {
+		t, err := topics.parse(s)
+		return topicDestination(t), err
+	}
+	return &Publisher{core: newCore(publish.SNSSender(client), ServiceSNS, resolve, o)}, nil
 }
 
 // publisherOptions applies optFns to zero options, then the defaults, and
@@ -98,18 +100,7 @@ func publisherOptions(maxSize int, optFns []func(*PublisherOptions)) (PublisherO
 // returns an error wrapping ctx.Err() at once, but the message may still be
 // published. After Shutdown or Close, Publish fails with ErrClosed.
 func (p *Publisher) Publish(ctx context.Context, topicARN, eventType string, event any, opts ...PublishOption) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("snssqs: publish not attempted: %w", err)
-	}
-	if p.b.Closed() {
-		return "", fmt.Errorf("%w: publisher is shut down", ErrClosed)
-	}
-	topic, err := p.topics.parse(topicARN)
-	if err != nil {
-		p.logRejected(topicARN, eventType, err)
-		return "", err
-	}
-	return p.send(ctx, topicARN, topicDestination(topic), eventType, event, opts)
+	return p.send(ctx, topicARN, eventType, event, opts)
 }
 
 // PublishBatch publishes entries to the topic topicARN and returns one
@@ -127,18 +118,7 @@ func (p *Publisher) Publish(ctx context.Context, topicARN, eventType string, eve
 // (errors.Is(err, ErrInvalidARN) holds, say) before any request.
 // Cancellation of ctx behaves as for Publish, entry by entry.
 func (p *Publisher) PublishBatch(ctx context.Context, topicARN string, entries []Entry) ([]Result, error) {
-	if err := ctx.Err(); err != nil {
-		return failEntries(len(entries), fmt.Errorf("snssqs: publish batch not attempted: %w", err))
-	}
-	if p.b.Closed() {
-		return failEntries(len(entries), fmt.Errorf("%w: publisher is shut down", ErrClosed))
-	}
-	topic, err := p.topics.parse(topicARN)
-	if err != nil {
-		p.logRejected(topicARN, "", err)
-		return failEntries(len(entries), err)
-	}
-	return p.sendEntries(ctx, topicARN, topicDestination(topic), entries)
+	return p.sendEntries(ctx, topicARN, entries)
 }
 
 // Shutdown stops accepting messages (Publish then fails with ErrClosed),

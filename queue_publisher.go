@@ -40,7 +40,11 @@ func NewQueuePublisher(client SQSSendAPI, optFns ...func(*PublisherOptions)) (*Q
 	if err != nil {
 		return nil, err
 	}
-	return &QueuePublisher{core: newCore(publish.SQSSender{Client: client}, ServiceSQS, o)}, nil
+	resolve := func(s string) (destination, error) {
+		q, err := parseQueueURL(s)
+		return queueDestination(q), err
+	}
+	return &QueuePublisher{core: newCore(publish.SQSSender(client), ServiceSQS, resolve, o)}, nil
 }
 
 // Send wraps event in a CloudEvents envelope of type eventType and sends it
@@ -48,18 +52,7 @@ func NewQueuePublisher(client SQSSendAPI, optFns ...func(*PublisherOptions)) (*Q
 // fails like Publisher.Publish; a malformed queueURL fails with
 // ErrInvalidQueueURL before any request is made.
 func (p *QueuePublisher) Send(ctx context.Context, queueURL, eventType string, event any, opts ...PublishOption) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("snssqs: send not attempted: %w", err)
-	}
-	if p.b.Closed() {
-		return "", fmt.Errorf("%w: queue publisher is shut down", ErrClosed)
-	}
-	q, err := parseQueueURL(queueURL)
-	if err != nil {
-		p.logRejected(queueURL, eventType, err)
-		return "", err
-	}
-	return p.send(ctx, queueURL, queueDestination(q), eventType, event, opts)
+	return p.send(ctx, queueURL, eventType, event, opts)
 }
 
 // SendBatch sends entries to the queue at queueURL and returns one Result
@@ -69,18 +62,7 @@ func (p *QueuePublisher) Send(ctx context.Context, queueURL, eventType string, e
 // each failed entry. A malformed queueURL, an ended ctx or a shut-down
 // QueuePublisher fail every entry with that error.
 func (p *QueuePublisher) SendBatch(ctx context.Context, queueURL string, entries []Entry) ([]Result, error) {
-	if err := ctx.Err(); err != nil {
-		return failEntries(len(entries), fmt.Errorf("snssqs: send batch not attempted: %w", err))
-	}
-	if p.b.Closed() {
-		return failEntries(len(entries), fmt.Errorf("%w: queue publisher is shut down", ErrClosed))
-	}
-	q, err := parseQueueURL(queueURL)
-	if err != nil {
-		p.logRejected(queueURL, "", err)
-		return failEntries(len(entries), err)
-	}
-	return p.sendEntries(ctx, queueURL, queueDestination(q), entries)
+	return p.sendEntries(ctx, queueURL, entries)
 }
 
 // Shutdown stops accepting messages, sends every queued one and waits for

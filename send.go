@@ -2,6 +2,7 @@ package snssqs
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -11,19 +12,21 @@ import (
 )
 
 // core is what Publisher and QueuePublisher share: their options, their
-// publish engine, the service it sends to, and the count of rejected
-// messages. Each publisher checks its destination, then hands the message
-// to send or sendEntries.
+// publish engine, the service it sends to, how a destination is checked,
+// and the count of rejected messages.
 type core struct {
-	opts     PublisherOptions
-	b        *publish.Batcher
-	svc      Service
+	opts PublisherOptions
+	b    *publish.Batcher
+	svc  Service
+	// resolve checks a topic ARN or queue URL.
+	resolve  func(dest string) (destination, error)
 	rejected atomic.Uint64
 }
 
-// newCore starts the publish engine of sender, a service's Sender.
-func newCore(sender publish.Sender, svc Service, o PublisherOptions) *core {
-	c := &core{opts: o, svc: svc}
+// newCore starts the publish engine of sender, a service's Sender, for
+// destinations resolve checks.
+func newCore(sender publish.Sender, svc Service, resolve func(string) (destination, error), o PublisherOptions) *core {
+	c := &core{opts: o, svc: svc, resolve: resolve}
 	c.b = publish.New(publish.Config{
 		Sender:      sender,
 		Clock:       o.Clock,
@@ -91,9 +94,36 @@ func (c *core) closeWithin(d time.Duration) error {
 	return c.b.Shutdown(ctx)
 }
 
-// send validates one event for dst, queues it for dest (a topic ARN or
-// queue URL) and waits for its result: the body of Publish and Send.
-func (c *core) send(ctx context.Context, dest string, dst destination, eventType string, event any, opts []PublishOption) (string, error) {
+// check fails a call, before anything is validated, when ctx has ended or
+// the publisher is shut down; batch tells PublishBatch and SendBatch.
+func (c *core) check(ctx context.Context, batch bool) error {
+	verb := "publish"
+	if c.svc == ServiceSQS {
+		verb = "send"
+	}
+	if batch {
+		verb += " batch"
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("snssqs: %s not attempted: %w", verb, err)
+	}
+	if c.b.Closed() {
+		return fmt.Errorf("%w: publisher is shut down", ErrClosed)
+	}
+	return nil
+}
+
+// send validates one event, queues it for dest (a topic ARN or queue URL)
+// and waits for its result: Publish and Send.
+func (c *core) send(ctx context.Context, dest, eventType string, event any, opts []PublishOption) (string, error) {
+	if err := c.check(ctx, false); err != nil {
+		return "", err
+	}
+	dst, err := c.resolve(dest)
+	if err != nil {
+		c.logRejected(dest, eventType, err)
+		return "", err
+	}
 	pc := publishConfigOf(&c.opts, opts)
 	var done func(PublishDone)
 	if c.opts.Hooks.Publish != nil {
@@ -129,11 +159,19 @@ func endPublish(done func(PublishDone), r publish.Result, rejected bool) {
 	done(PublishDone{MessageID: r.MessageID, Err: r.Err, Rejected: rejected})
 }
 
-// sendEntries validates entries for dst, queues the valid ones for
+// sendEntries validates entries, queues the valid ones for
 // dest (a topic ARN or queue URL) and returns one Result per entry and a
 // *BatchError naming the failed ones: the body of PublishBatch and
 // SendBatch.
-func (c *core) sendEntries(ctx context.Context, dest string, dst destination, entries []Entry) ([]Result, error) {
+func (c *core) sendEntries(ctx context.Context, dest string, entries []Entry) ([]Result, error) {
+	if err := c.check(ctx, true); err != nil {
+		return failEntries(len(entries), err)
+	}
+	dst, err := c.resolve(dest)
+	if err != nil {
+		c.logRejected(dest, "", err)
+		return failEntries(len(entries), err)
+	}
 	if len(entries) == 0 {
 		return []Result{}, nil
 	}

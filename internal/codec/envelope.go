@@ -15,30 +15,17 @@ const SpecVersion = "1.0"
 // ContentTypeJSON is the datacontenttype of envelopes whose data is JSON.
 const ContentTypeJSON = "application/json"
 
-// Envelope is a CloudEvents 1.0 event in JSON structured mode. Its fields
-// are those of snssqs.Envelope, which converts to it.
+// Envelope is a CloudEvents 1.0 event in JSON structured mode: the fields
+// of snssqs.Envelope, documented there, which converts to it. Data is the
+// JSON value itself for JSON content, and the raw bytes, carried as
+// data_base64, otherwise; Extensions are the top-level members that are
+// not CloudEvents attributes.
 type Envelope struct {
-	// SpecVersion is always "1.0".
-	SpecVersion string
-	// ID identifies the event (a UUID); with Source it is unique per event.
-	ID string
-	// Source names the producer, e.g. the service name.
-	Source string
-	// Type is the event type, e.g. "card.created"; handlers are chosen by it.
-	Type string
-	// Subject optionally names the subject of the event within the source.
-	Subject string
-	// Time is when the event happened, encoded as RFC 3339 in UTC.
-	Time time.Time
-	// DataContentType is the media type of Data, "application/json" for events
-	// the Publisher wraps.
-	DataContentType string
-	// Data is the event payload. For JSON content it is the JSON value itself;
-	// otherwise it is the raw bytes, carried as data_base64.
-	Data []byte
-	// Extensions holds extension context attributes (top-level keys other than
-	// the ones above), e.g. "traceparent".
-	Extensions map[string]any
+	SpecVersion, ID, Source, Type, Subject string
+	Time                                   time.Time
+	DataContentType                        string
+	Data                                   []byte
+	Extensions                             map[string]any
 }
 
 // envelopeKeys are the CloudEvents attributes and data members.

@@ -5,23 +5,17 @@ import "time"
 // OpReceive names ReceiveMessage requests in Request.Op.
 const OpReceive = "receive"
 
-// Request is one SQS request the engine made, as the Observer sees it.
+// Request is one SQS request the engine made, as the Observer sees it:
+// the fields of snssqs.SQSRequest, documented there, which it converts to.
+// Op is OpReceive, OpDelete, OpVisibility or OpHeartbeat; for receives
+// Entries is the number asked for and Messages the number received, for
+// batch calls the entries sent and those that succeeded; Failed counts the
+// entries rejected, all of them when Err is set.
 type Request struct {
-	// Op is OpReceive, OpDelete, OpVisibility or OpHeartbeat.
-	Op       string
-	QueueURL string
-	// Entries is the number of messages asked for (receives) or of entries
-	// sent (batch calls).
-	Entries int
-	// Messages is the number of messages received (receives); for batch
-	// calls, the entries that succeeded.
-	Messages int
-	// Failed is the number of entries SQS rejected in a successful batch
-	// call; all of them when Err is set.
-	Failed   int
-	Duration time.Duration
-	// Err is the call's error, nil when it returned a response.
-	Err error
+	Op, QueueURL              string
+	Entries, Messages, Failed int
+	Duration                  time.Duration
+	Err                       error
 }
 
 // FinishKind is how a message ended.

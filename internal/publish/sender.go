@@ -22,6 +22,38 @@ type Sender interface {
 	MaxBatchBytes() int
 }
 
+// apiSender is the Sender over one service's API, whose batch entries are
+// of type E: one request builds E with entry and sends it with one, a
+// batch with batch.
+type apiSender[E any] struct {
+	maxBytes int
+	entry    func(id *string, m *Message) E
+	one      func(ctx context.Context, dest string, e E) (messageID, sequenceNumber *string, err error)
+	batch    func(ctx context.Context, dest string, es []E) ([]batchEntryOutcome, error)
+}
+
+// MaxBatchBytes is the service's limit on one batch request.
+func (s apiSender[E]) MaxBatchBytes() int { return s.maxBytes }
+
+// SendOne sends m with the single-message API.
+func (s apiSender[E]) SendOne(ctx context.Context, dest string, m *Message) Result {
+	id, seq, err := s.one(ctx, dest, s.entry(nil, m))
+	return singleResult(dest, m, id, seq, err)
+}
+
+// SendBatch sends ms in one batch request, the entry ids their indexes.
+func (s apiSender[E]) SendBatch(ctx context.Context, dest string, ms []*Message) ([]Result, error) {
+	es := make([]E, len(ms))
+	for i, m := range ms {
+		es[i] = s.entry(aws.String(strconv.Itoa(i)), m)
+	}
+	outcomes, err := s.batch(ctx, dest, es)
+	if err != nil {
+		return failAll(dest, ms, err), err
+	}
+	return batchResults(dest, ms, outcomes), nil
+}
+
 // batchEntryOutcome is one entry of a batch response, as SNS and SQS both
 // report it.
 type batchEntryOutcome struct {

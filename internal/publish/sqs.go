@@ -2,9 +2,7 @@ package publish
 
 import (
 	"context"
-	"strconv"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -12,54 +10,39 @@ import (
 	"github.com/snssqs/snssqs/internal/awslimits"
 )
 
-// SQSSender sends to SQS queues: SendMessage and SendMessageBatch.
-type SQSSender struct{ Client SQSClient }
-
-var _ Sender = SQSSender{}
-
-// MaxBatchBytes is the limit of one SQS batch request.
-func (s SQSSender) MaxBatchBytes() int { return awslimits.MaxSQSMessageSize }
-
-func (s SQSSender) SendOne(ctx context.Context, queueURL string, m *Message) Result {
-	out, err := s.Client.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl:               &queueURL,
-		MessageBody:            &m.Body,
-		MessageAttributes:      sqsAttributes(m.Attrs),
-		MessageGroupId:         stringOrNil(m.GroupID),
-		MessageDeduplicationId: stringOrNil(m.DedupID),
-		DelaySeconds:           m.DelaySeconds,
-	})
-	if out == nil {
-		out = &sqs.SendMessageOutput{}
-	}
-	return singleResult(queueURL, m, out.MessageId, out.SequenceNumber, err)
+// SQSClient is the part of the SQS client the SQS Sender calls.
+type SQSClient interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }
 
-// SendBatch sends ms in one batch request.
-func (s SQSSender) SendBatch(ctx context.Context, queueURL string, ms []*Message) ([]Result, error) {
-	entries := make([]types.SendMessageBatchRequestEntry, len(ms))
-	for i, m := range ms {
-		entries[i] = types.SendMessageBatchRequestEntry{
-			Id:                     aws.String(strconv.Itoa(i)),
-			MessageBody:            &m.Body,
-			MessageAttributes:      sqsAttributes(m.Attrs),
-			MessageGroupId:         stringOrNil(m.GroupID),
-			MessageDeduplicationId: stringOrNil(m.DedupID),
-			DelaySeconds:           m.DelaySeconds,
-		}
-	}
-	out, err := s.Client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &queueURL, Entries: entries})
-	if err != nil {
-		return failAll(queueURL, ms, err), err
-	}
-	outcomes := outcomesOf(out.Successful, out.Failed,
-		func(e types.SendMessageBatchResultEntry) batchEntryOutcome {
-			return batchEntryOutcome{id: e.Id, messageID: e.MessageId, sequenceNumber: e.SequenceNumber}
+// SQSSender returns the Sender that sends to SQS queues through c:
+// SendMessage and SendMessageBatch.
+func SQSSender(c SQSClient) Sender {
+	return apiSender[types.SendMessageBatchRequestEntry]{
+		maxBytes: awslimits.MaxSQSMessageSize,
+		entry: func(id *string, m *Message) types.SendMessageBatchRequestEntry {
+			return types.SendMessageBatchRequestEntry{Id: id, MessageBody: &m.Body, MessageAttributes: sqsAttributes(m.Attrs), MessageGroupId: stringOrNil(m.GroupID), MessageDeduplicationId: stringOrNil(m.DedupID), DelaySeconds: m.DelaySeconds}
 		},
-		func(f types.BatchResultErrorEntry) batchEntryOutcome {
-			return batchEntryOutcome{id: f.Id, code: f.Code, message: f.Message, senderFault: f.SenderFault}
-		})
-	return batchResults(queueURL, ms, outcomes), nil
+		one: func(ctx context.Context, url string, e types.SendMessageBatchRequestEntry) (id, seq *string, err error) {
+			out, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: e.MessageBody, MessageAttributes: e.MessageAttributes, MessageGroupId: e.MessageGroupId, MessageDeduplicationId: e.MessageDeduplicationId, DelaySeconds: e.DelaySeconds})
+			if err != nil || out == nil { // a nil answer has no MessageId
+				return nil, nil, err
+			}
+			return out.MessageId, out.SequenceNumber, nil
+		},
+		batch: func(ctx context.Context, url string, es []types.SendMessageBatchRequestEntry) ([]batchEntryOutcome, error) {
+			out, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: es})
+			if err != nil || out == nil { // a nil answer answers no entry
+				return nil, err
+			}
+			return outcomesOf(out.Successful, out.Failed, func(e types.SendMessageBatchResultEntry) batchEntryOutcome {
+				return batchEntryOutcome{id: e.Id, messageID: e.MessageId, sequenceNumber: e.SequenceNumber}
+			}, func(f types.BatchResultErrorEntry) batchEntryOutcome {
+				return batchEntryOutcome{id: f.Id, code: f.Code, message: f.Message, senderFault: f.SenderFault}
+			}), nil
+		},
+	}
 }
 
 // sqsAttributes converts validated message attributes to SQS's type.
@@ -69,10 +52,4 @@ func sqsAttributes(attrs map[string]snstypes.MessageAttributeValue) map[string]t
 		out[name] = types.MessageAttributeValue{DataType: a.DataType, StringValue: a.StringValue, BinaryValue: a.BinaryValue}
 	}
 	return out
-}
-
-// SQSClient is the part of the SQS client SQSSender calls.
-type SQSClient interface {
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
-	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }
