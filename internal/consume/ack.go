@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/snssqs/snssqs/clock"
+	"github.com/snssqs/snssqs/internal/batch"
 )
 
 const (
@@ -119,7 +119,7 @@ type ackBatcher struct {
 
 	begun   chan struct{} // a batch was begun (buffered: one signal)
 	closing chan struct{}
-	senders *workerPool[[]ackEntry] // up to ackSendsInFlight calls at once
+	senders *batch.Pool[[]ackEntry] // up to ackSendsInFlight calls at once
 	done    chan struct{}
 }
 
@@ -132,7 +132,7 @@ func newAckBatcher(base context.Context, op, queueURL string, send batchSendFunc
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	b.senders = newWorkerPool(ackSendsInFlight, b.sendWithRetries)
+	b.senders = batch.NewPool(ackSendsInFlight, ackSendsInFlight, b.sendWithRetries)
 	return b
 }
 
@@ -184,7 +184,7 @@ func (b *ackBatcher) close() {
 // entry, and what is pending at close.
 func (b *ackBatcher) run() {
 	defer close(b.done)
-	defer b.senders.close() // waits for the calls in flight
+	defer b.senders.Close() // waits for the calls in flight
 	for {
 		select {
 		case <-b.begun:
@@ -230,7 +230,7 @@ func (b *ackBatcher) linger() {
 
 // dispatch sends batch from a sender goroutine, waiting while
 // ackSendsInFlight calls are already running.
-func (b *ackBatcher) dispatch(batch []ackEntry) { b.senders.submit(batch, nil) }
+func (b *ackBatcher) dispatch(entries []ackEntry) { b.senders.Submit(entries, nil) }
 
 func (b *ackBatcher) sendWithRetries(pending []ackEntry) {
 	for attempt := 0; ; attempt++ {
@@ -254,9 +254,6 @@ func (b *ackBatcher) sendWithRetries(pending []ackEntry) {
 		var retry []ackEntry
 		var failed map[int]bool // nil (and not allocated) when every entry succeeded
 		for _, f := range failures {
-			if f.index < 0 || f.index >= len(pending) {
-				continue // an id we did not send; nothing to retry
-			}
 			if failed == nil {
 				failed = make(map[int]bool, len(failures))
 			}
@@ -283,21 +280,17 @@ func (b *ackBatcher) sendWithRetries(pending []ackEntry) {
 	}
 }
 
-// batchEntryID is the id of the i-th entry of a batch call.
-func batchEntryID(i int) string { return strconv.Itoa(i) }
-
-// entryFailures maps a batch call's failed entries back to indexes.
-func entryFailures(failed []types.BatchResultErrorEntry) []entryFailure {
+// entryFailures maps the failed entries of a batch call of n entries back
+// to their indexes, skipping ids the call did not send.
+func entryFailures(failed []types.BatchResultErrorEntry, n int) []entryFailure {
 	if len(failed) == 0 {
 		return nil
 	}
 	out := make([]entryFailure, 0, len(failed))
 	for _, f := range failed {
-		i, err := strconv.Atoi(aws.ToString(f.Id))
-		if err != nil {
-			i = -1
+		if i, ok := batch.EntryIndex(f.Id, n); ok {
+			out = append(out, entryFailure{index: i, code: aws.ToString(f.Code), message: aws.ToString(f.Message), senderFault: f.SenderFault})
 		}
-		out = append(out, entryFailure{index: i, code: aws.ToString(f.Code), message: aws.ToString(f.Message), senderFault: f.SenderFault})
 	}
 	return out
 }
@@ -307,13 +300,13 @@ func deleteSender(client Client, queueURL string) batchSendFunc {
 	return func(ctx context.Context, entries []ackEntry) ([]entryFailure, error) {
 		in := &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: make([]types.DeleteMessageBatchRequestEntry, len(entries))}
 		for i, e := range entries {
-			in.Entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(batchEntryID(i)), ReceiptHandle: aws.String(e.receipt)}
+			in.Entries[i] = types.DeleteMessageBatchRequestEntry{Id: batch.EntryID(i), ReceiptHandle: aws.String(e.receipt)}
 		}
 		out, err := client.DeleteMessageBatch(ctx, in)
 		if err != nil {
 			return nil, err
 		}
-		return entryFailures(out.Failed), nil
+		return entryFailures(out.Failed, len(entries)), nil
 	}
 }
 
@@ -323,13 +316,13 @@ func visibilitySender(client Client, queueURL string) batchSendFunc {
 		in := &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(queueURL), Entries: make([]types.ChangeMessageVisibilityBatchRequestEntry, len(entries))}
 		for i, e := range entries {
 			in.Entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{
-				Id: aws.String(batchEntryID(i)), ReceiptHandle: aws.String(e.receipt), VisibilityTimeout: e.visibility,
+				Id: batch.EntryID(i), ReceiptHandle: aws.String(e.receipt), VisibilityTimeout: e.visibility,
 			}
 		}
 		out, err := client.ChangeMessageVisibilityBatch(ctx, in)
 		if err != nil {
 			return nil, err
 		}
-		return entryFailures(out.Failed), nil
+		return entryFailures(out.Failed, len(entries)), nil
 	}
 }

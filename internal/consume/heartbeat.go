@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/snssqs/snssqs/clock"
+	"github.com/snssqs/snssqs/internal/batch"
 )
 
 // heartbeat keeps the messages an engine holds invisible while they wait for
@@ -212,7 +213,7 @@ func (h *heartbeat) send(ds []*Delivery, again []bool) {
 	}
 	for i, d := range ds {
 		in.Entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{
-			Id: aws.String(batchEntryID(i)), ReceiptHandle: d.Msg.ReceiptHandle, VisibilityTimeout: h.visibility,
+			Id: batch.EntryID(i), ReceiptHandle: d.Msg.ReceiptHandle, VisibilityTimeout: h.visibility,
 		}
 	}
 	ctx, cancel := context.WithTimeout(h.base, ackCallTimeout)
@@ -235,10 +236,7 @@ func (h *heartbeat) send(ds []*Delivery, again []bool) {
 		}
 		return
 	}
-	for _, f := range entryFailures(out.Failed) {
-		if f.index < 0 || f.index >= len(ds) {
-			continue
-		}
+	for _, f := range entryFailures(out.Failed, len(ds)) {
 		d := ds[f.index]
 		err := fmt.Errorf("%w: %s: %s", ErrBatchFailed, f.code, f.message)
 		if receiptGone(f.code) {

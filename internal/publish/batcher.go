@@ -12,6 +12,7 @@ import (
 
 	"github.com/snssqs/snssqs/clock"
 	"github.com/snssqs/snssqs/internal/awslimits"
+	"github.com/snssqs/snssqs/internal/batch"
 	"github.com/snssqs/snssqs/internal/logx"
 )
 
@@ -82,11 +83,10 @@ type Stats struct {
 //
 // Nothing runs for an idle destination: its state is created when a
 // message arrives and dropped when it has no queued message and no request
-// in flight. Goroutines exist for in-flight requests, armed linger timers
-// and up to MaxInFlight idle senders kept for the next requests (a sender
-// keeps the stack an SDK call grew, tens of KiB, where a new goroutine
-// would grow one again); the Batcher owns all of them, counts them in wg
-// and ends them at Shutdown.
+// in flight. Goroutines exist for in-flight requests (the senders, a
+// batch.Pool that keeps up to MaxInFlight of them idle for the next
+// requests) and armed linger timers (counted in wg); the Batcher owns them
+// all and ends them at Shutdown.
 type Batcher struct {
 	sender      Sender
 	clock       clock.Clock
@@ -110,11 +110,12 @@ type Batcher struct {
 	topics  map[string]*topicQueue
 	closed  bool
 	aborted bool
-	closing chan struct{} // closed when shutdown begins; wakes linger timers and idle senders
-	idle    chan sendJob  // unbuffered: hands a request to an idle sender
-	idlers  int           // idle senders
+	closing chan struct{} // closed when shutdown begins; wakes linger timers
 
-	wg        sync.WaitGroup // senders (busy or idle) and linger timers
+	// senders make the requests: any number at once, at most maxInFlight
+	// of them kept idle for the next ones.
+	senders   *batch.Pool[sendJob]
+	wg        sync.WaitGroup // linger timers
 	drainOnce sync.Once
 	drained   chan struct{} // closed when wg reaches zero after shutdown began
 }
@@ -153,7 +154,7 @@ type Item struct {
 	prev, next *Item
 }
 
-// sendJob is a request for an idle sender to make.
+// sendJob is a request for a sender to make.
 type sendJob struct {
 	tq    *topicQueue
 	batch []*Item
@@ -162,7 +163,7 @@ type sendJob struct {
 // New returns a Batcher that sends through c.Sender.
 func New(c Config) *Batcher {
 	base, abort := context.WithCancel(context.Background())
-	return &Batcher{
+	b := &Batcher{
 		sender:      c.Sender,
 		clock:       c.Clock,
 		log:         c.Logger,
@@ -174,9 +175,10 @@ func New(c Config) *Batcher {
 		abort:       abort,
 		topics:      make(map[string]*topicQueue),
 		closing:     make(chan struct{}),
-		idle:        make(chan sendJob),
 		drained:     make(chan struct{}),
 	}
+	b.senders = batch.NewPool(0, c.MaxInFlight, b.send)
+	return b
 }
 
 // NewItem makes the item of m, sent for ctx: its values reach the request,
@@ -308,12 +310,7 @@ func (b *Batcher) nextLocked(tq *topicQueue, mine bool) (taken []*Item) {
 			taken = batch
 			continue
 		}
-		select {
-		case b.idle <- sendJob{tq: tq, batch: batch}:
-		default:
-			b.wg.Add(1)
-			go b.send(tq, batch)
-		}
+		b.senders.Submit(sendJob{tq: tq, batch: batch}, nil) // unbounded: never waits
 	}
 	return taken
 }
@@ -380,13 +377,12 @@ func (b *Batcher) lingerTimer(tq *topicQueue, d time.Duration) {
 	b.forgetIfIdleLocked(tq)
 }
 
-// send makes the request for batch, delivers each message's result and
-// frees the slot; then it goes on with the topic's next request, if any, or
-// waits idle for another one, unless maxInFlight senders already wait or
-// shutdown has begun.
-func (b *Batcher) send(tq *topicQueue, batch []*Item) {
-	defer b.wg.Done()
-	for {
+// send makes the request of job, delivers each message's result and frees
+// the slot; then it goes on with the topic's next request, if any, keeping
+// the stack it grew. It runs in one of the senders.
+func (b *Batcher) send(job sendJob) {
+	tq, batch := job.tq, job.batch
+	for batch != nil {
 		results := b.request(tq, batch)
 		for i, qm := range batch {
 			b.logResult(tq.arn, qm, results[i]) // before the caller can return
@@ -399,41 +395,10 @@ func (b *Batcher) send(tq *topicQueue, batch []*Item) {
 				delete(tq.busy, qm.msg.GroupID)
 			}
 		}
-		next := b.nextLocked(tq, true)
+		batch = b.nextLocked(tq, true)
 		b.forgetIfIdleLocked(tq)
-		if next != nil {
-			b.mu.Unlock()
-			batch = next
-			continue
-		}
-		if b.closed || b.idlers >= b.maxInFlight {
-			b.mu.Unlock()
-			return
-		}
-		b.idlers++
 		b.mu.Unlock()
-		job, ok := b.awaitJob()
-		if !ok {
-			return
-		}
-		tq, batch = job.tq, job.batch
 	}
-}
-
-// awaitJob waits, as an idle sender, for a request to make; it reports
-// false when shutdown begins first.
-func (b *Batcher) awaitJob() (sendJob, bool) {
-	var job sendJob
-	ok := true
-	select {
-	case job = <-b.idle:
-	case <-b.closing:
-		ok = false
-	}
-	b.mu.Lock()
-	b.idlers--
-	b.mu.Unlock()
-	return job, ok
 }
 
 // requestContext returns the context of a request for batch: canceled when
@@ -553,8 +518,9 @@ func (b *Batcher) Shutdown(ctx context.Context) error {
 	b.mu.Unlock()
 	b.drainOnce.Do(func() {
 		go func() {
-			b.wg.Wait()
-			b.abort() // release the base context
+			b.wg.Wait()       // linger timers, which dispatch before they end
+			b.senders.Close() // ends the idle senders, waits for the busy ones
+			b.abort()         // release the base context
 			close(b.drained)
 		}()
 	})

@@ -3,10 +3,11 @@ package publish
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/smithy-go"
+
+	"github.com/snssqs/snssqs/internal/batch"
 )
 
 // Sender makes the requests of one kind of destination for the
@@ -45,7 +46,7 @@ func (s apiSender[E]) SendOne(ctx context.Context, dest string, m *Message) Resu
 func (s apiSender[E]) SendBatch(ctx context.Context, dest string, ms []*Message) ([]Result, error) {
 	es := make([]E, len(ms))
 	for i, m := range ms {
-		es[i] = s.entry(aws.String(strconv.Itoa(i)), m)
+		es[i] = s.entry(batch.EntryID(i), m)
 	}
 	outcomes, err := s.batch(ctx, dest, es)
 	if err != nil {
@@ -87,8 +88,8 @@ func batchResults(dest string, ms []*Message, outcomes []batchEntryOutcome) []Re
 	results := make([]Result, len(ms))
 	answered := make([]bool, len(ms))
 	for _, o := range outcomes {
-		i, err := strconv.Atoi(aws.ToString(o.id))
-		if err != nil || i < 0 || i >= len(ms) || answered[i] {
+		i, ok := batch.EntryIndex(o.id, len(ms))
+		if !ok || answered[i] {
 			continue
 		}
 		answered[i] = true
