@@ -320,7 +320,7 @@ func (f *fakeSQS) receivesForLocked(queueURL string) int {
 func (f *fakeSQS) extensionsLocked() []types.ChangeMessageVisibilityBatchRequestEntry {
 	var out []types.ChangeMessageVisibilityBatchRequestEntry
 	for _, e := range f.visEntriesLocked() {
-		if e.VisibilityTimeout == int32(defaultVisibility/time.Second) {
+		if e.VisibilityTimeout == 30 { // the default VisibilityTimeout
 			out = append(out, e)
 		}
 	}

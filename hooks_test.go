@@ -136,8 +136,8 @@ func TestHooksCountWhatHappened(t *testing.T) {
 	t.Cleanup(func() { _ = pub.Close() })
 	sub, err := snssqs.NewSubscriber(sqsClient, func(o *snssqs.SubscriberOptions) {
 		o.Hooks = rec.subscriberHooks()
-		o.BackoffMin, o.BackoffMax = 0, 0 // failures come back at once
-		o.WaitTime = time.Second          // Close waits for long polls in progress
+		o.BackoffMin = -1        // none: failures come back at once
+		o.WaitTime = time.Second // Close waits for long polls in progress
 	})
 	require.NoError(t, err)
 

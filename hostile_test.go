@@ -229,7 +229,7 @@ func TestHostileInput(t *testing.T) {
 			o.Logger = logger
 			o.WaitTime = time.Second
 			o.HandlerTimeout = 500 * time.Millisecond
-			o.BackoffMin, o.BackoffMax = 0, 0 // nacked messages come back at once
+			o.BackoffMin = -1 // none: nacked messages come back at once
 			o.AllowedTopicARNs = []string{topo.TopicARN}
 			o.UnknownTypePolicy, o.MalformedPolicy = policy, policy
 		})

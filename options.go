@@ -14,24 +14,21 @@ import (
 	"github.com/snssqs/snssqs/internal/awslimits"
 )
 
-// DefaultSource is the CloudEvents source used when PublisherOptions.Source
-// is empty and the program name is unknown.
-const DefaultSource = "snssqs"
-
-// DefaultMaxInFlightBatches is the default of
-// PublisherOptions.MaxInFlightBatches.
-const DefaultMaxInFlightBatches = 8
-
-// DefaultPublisherDrainTimeout is the default of PublisherOptions.DrainTimeout.
-const DefaultPublisherDrainTimeout = 30 * time.Second
+// Publisher defaults (see PublisherOptions).
+const (
+	defaultSource             = "snssqs"
+	defaultMaxInFlightBatches = 8
+	defaultDrainTimeout       = 30 * time.Second
+)
 
 // minMaxMessageSize is the smallest MaxMessageSize accepted (SQS's smallest
 // configurable maximum message size).
 const minMaxMessageSize = 1024
 
 // PublisherOptions configures a Publisher or a QueuePublisher. The zero
-// value of every field selects its default; NewPublisher and
-// NewQueuePublisher apply the option functions to a zero PublisherOptions.
+// value of every field selects its default, as in SubscriberOptions;
+// NewPublisher and NewQueuePublisher apply the option functions to a zero
+// PublisherOptions.
 type PublisherOptions struct {
 	// Source is the CloudEvents source of every event published.
 	// Default: the base name of the program (os.Args[0]), or "snssqs".
@@ -67,13 +64,13 @@ type PublisherOptions struct {
 	// batches of up to 10, and only full batches go out beside it, up to
 	// this many at a time (group commit). As many sender goroutines stay
 	// parked between requests, to be reused, until Shutdown or Close.
-	// Default: DefaultMaxInFlightBatches (8).
+	// Default: 8.
 	MaxInFlightBatches int
 
 	// DrainTimeout bounds Close: how long it waits for queued messages to be
 	// sent and requests in flight to finish before it drops and cancels
-	// them, as Shutdown does when its context ends. Default
-	// DefaultPublisherDrainTimeout (30s).
+	// them, as Shutdown does when its context ends. Negative: Close waits
+	// for nothing. Default: 30s.
 	DrainTimeout time.Duration
 
 	// PayloadStore, when set, takes the bodies of messages over
@@ -108,14 +105,14 @@ type PublisherOptions struct {
 }
 
 // programSource returns the base name of the running program, or
-// DefaultSource.
+// defaultSource.
 func programSource() string {
 	if len(os.Args) > 0 && os.Args[0] != "" {
 		if b := filepath.Base(os.Args[0]); b != "." && b != string(filepath.Separator) {
 			return b
 		}
 	}
-	return DefaultSource
+	return defaultSource
 }
 
 // withDefaults returns o with every zero field replaced by its default;
@@ -134,7 +131,7 @@ func (o PublisherOptions) withDefaults(maxSize int) PublisherOptions {
 		o.NewID = uuid.NewString
 	}
 	if o.MaxInFlightBatches == 0 {
-		o.MaxInFlightBatches = DefaultMaxInFlightBatches
+		o.MaxInFlightBatches = defaultMaxInFlightBatches
 	}
 	if o.MaxMessageSize == 0 {
 		o.MaxMessageSize = maxSize
@@ -142,9 +139,7 @@ func (o PublisherOptions) withDefaults(maxSize int) PublisherOptions {
 	if o.PayloadThreshold == 0 {
 		o.PayloadThreshold = o.MaxMessageSize
 	}
-	if o.DrainTimeout == 0 {
-		o.DrainTimeout = DefaultPublisherDrainTimeout
-	}
+	o.DrainTimeout = orDefault(o.DrainTimeout, defaultDrainTimeout)
 	return o
 }
 
@@ -156,9 +151,6 @@ func (o PublisherOptions) validate(maxSize int) error {
 	}
 	if o.MaxInFlightBatches < 0 {
 		return fmt.Errorf("%w: MaxInFlightBatches %d is negative", ErrInvalidOptions, o.MaxInFlightBatches)
-	}
-	if o.DrainTimeout < 0 {
-		return fmt.Errorf("%w: DrainTimeout %v is negative", ErrInvalidOptions, o.DrainTimeout)
 	}
 	if o.MaxMessageSize < minMaxMessageSize || o.MaxMessageSize > maxSize {
 		return fmt.Errorf("%w: MaxMessageSize %d is outside [%d, %d]", ErrInvalidOptions, o.MaxMessageSize, minMaxMessageSize, maxSize)
@@ -204,50 +196,51 @@ func (p MessagePolicy) String() string {
 	}
 }
 
-// Limits SQS imposes on the subscriber's settings.
+// Limits SQS imposes on the subscriber's settings, and its defaults (see
+// SubscriberOptions).
 const (
-	maxWaitTime       = 20 * time.Second
-	maxReceiveBatch   = 10
-	maxVisibility     = awslimits.MaxVisibility
-	defaultWaitTime   = 20 * time.Second
-	defaultVisibility = 30 * time.Second
+	maxWaitTime     = 20 * time.Second
+	maxReceiveBatch = 10
+	maxVisibility   = awslimits.MaxVisibility
 )
 
-// SubscriberOptions configure a Subscriber. NewSubscriber starts from
-// DefaultSubscriberOptions and applies the caller's functions, so a function
-// only sets the fields it cares about.
+// SubscriberOptions configure a Subscriber. The zero value of every field
+// selects its default, so an option function sets only the fields it cares
+// about. Where "none" is a setting of its own (short polling, no prefetch
+// window, no backoff, no jitter, no ack batching delay, no ack retries, no
+// drain wait), a negative value selects it, as each field says.
 type SubscriberOptions struct {
 	// Logger receives the subscriber's structured logs. Message bodies are
-	// only logged at Debug level. Default (and when nil): discard.
+	// only logged at Debug level. Default: discard.
 	Logger logrus.FieldLogger
 	// Clock drives heartbeats, nack and receive backoff and ack batching.
-	// Handler context deadlines use real time. Default (and when nil): clock.Real().
+	// Handler context deadlines use real time. Default: clock.Real().
 	Clock clock.Clock
 
-	// WaitTime is the long-poll duration of each ReceiveMessage, 0..20s,
-	// truncated to whole seconds; 0 means short polling, with a 100ms pause
-	// after each empty receive. Default 20s.
+	// WaitTime is the long-poll duration of each ReceiveMessage, up to 20s,
+	// truncated to whole seconds. Negative: short polling, with a 100ms
+	// pause after each empty receive. Default 20s.
 	WaitTime time.Duration
-	// MaxMessages is the most messages one ReceiveMessage asks for, 1..10.
+	// MaxMessages is the most messages one ReceiveMessage asks for, up to 10.
 	// Fewer are asked for when fewer places are free (see Prefetch).
 	// Default 10.
 	MaxMessages int
-	// Concurrency is how many messages of one queue are handled at once,
-	// at least 1. A queue is not polled while all its workers are busy.
+	// Concurrency is how many messages of one queue are handled at once.
+	// A queue is not polled while all its workers are busy.
 	// Default 10.
 	Concurrency int
 	// Prefetch bounds how many received messages of one queue may wait for
-	// a free worker, at least 0. A receive is made only while a worker is
+	// a free worker. A receive is made only while a worker is
 	// free, and asks for no more messages than the free workers plus the
 	// free places of the prefetch window, so that the next batches are
 	// already on their way while the workers finish the last ones. The
 	// window adapts: it is as large as the receives in flight can fill (see
 	// ReceiversPerQueue), within Prefetch. A waiting message is kept
 	// invisible by the heartbeat and, when the subscriber stops, released.
-	// 0 receives for free workers only. Default 100.
+	// Negative: no window, receives for free workers only. Default 100.
 	Prefetch int
-	// ReceiversPerQueue bounds how many receives may run at once per queue,
-	// at least 1. The number in flight adapts to the measured round trip
+	// ReceiversPerQueue bounds how many receives may run at once per queue.
+	// The number in flight adapts to the measured round trip
 	// and handling rate (messages in flight ≈ throughput × round trip):
 	// it grows while the workers starve and receives come back full, and
 	// falls to one long poll on an idle queue. On AWS, where a request takes
@@ -265,28 +258,30 @@ type SubscriberOptions struct {
 	HeartbeatFraction float64
 	// HandlerTimeout is the deadline of each handler's context; heartbeats
 	// stop at it, so a handler that ignores its context loses its message to
-	// redelivery. Must be positive. Default 15m.
+	// redelivery. Default 15m.
 	HandlerTimeout time.Duration
 
 	// BackoffMin is the visibility delay after a message's first failed
-	// delivery, 0..BackoffMax. Default 2s.
+	// delivery, at most BackoffMax. Negative: none, the message comes back
+	// at once. Default 2s, or BackoffMax if that is less.
 	BackoffMin time.Duration
-	// BackoffMax caps the nack delay, BackoffMin..12h. Default 10m.
+	// BackoffMax caps the nack delay, up to 12h. Default 10m.
 	BackoffMax time.Duration
 	// BackoffFactor multiplies the delay for each further delivery: the delay
 	// after delivery n is min(BackoffMax, BackoffMin*BackoffFactor^(n-1)),
 	// at least 1. Default 2.
 	BackoffFactor float64
-	// Jitter, in [0, 1], spreads each nack delay uniformly by ±Jitter of its
-	// value. Default 0.2.
+	// Jitter, at most 1, spreads each nack delay uniformly by ±Jitter of
+	// its value. Negative: none. Default 0.2.
 	Jitter float64
 
 	// AckFlushInterval is the longest a delete or visibility change waits for
-	// its batch of 10 to fill before it is sent, at least 0. Default 50ms.
+	// its batch of 10 to fill before it is sent. Negative: no wait, each is
+	// sent at once. Default 50ms.
 	AckFlushInterval time.Duration
 	// AckRetries is how many times a failed delete or visibility change is
-	// retried (only the failed entries of a batch) before it is reported,
-	// at least 0. Default 3.
+	// retried (only the failed entries of a batch) before it is reported.
+	// Negative: none. Default 3.
 	AckRetries int
 
 	// UnknownTypePolicy handles messages whose type has no handler and whose
@@ -318,7 +313,8 @@ type SubscriberOptions struct {
 	OnError func(error)
 
 	// DrainTimeout bounds the graceful shutdown that Run performs when its
-	// context ends and that Close performs, at least 0. Default 30s.
+	// context ends and that Close performs. Negative: no wait, running
+	// handlers are abandoned at once. Default 30s.
 	DrainTimeout time.Duration
 
 	// Propagator, when set, extracts each message's trace context (see
@@ -331,31 +327,6 @@ type SubscriberOptions struct {
 	Hooks SubscriberHooks
 }
 
-// DefaultSubscriberOptions returns the options NewSubscriber starts from.
-func DefaultSubscriberOptions() SubscriberOptions {
-	return SubscriberOptions{
-		Logger:            discardLogger(),
-		Clock:             clock.Real(),
-		WaitTime:          defaultWaitTime,
-		MaxMessages:       maxReceiveBatch,
-		Concurrency:       10,
-		Prefetch:          100,
-		ReceiversPerQueue: 8,
-		VisibilityTimeout: defaultVisibility,
-		HeartbeatFraction: 0.5,
-		HandlerTimeout:    15 * time.Minute,
-		BackoffMin:        2 * time.Second,
-		BackoffMax:        10 * time.Minute,
-		BackoffFactor:     2,
-		Jitter:            0.2,
-		AckFlushInterval:  50 * time.Millisecond,
-		AckRetries:        3,
-		UnknownTypePolicy: PolicyRetry,
-		MalformedPolicy:   PolicyRetry,
-		DrainTimeout:      30 * time.Second,
-	}
-}
-
 // discardLogger returns a logger that writes nothing and reports Debug as
 // disabled, so that no log fields are built: the default of both components.
 func discardLogger() logrus.FieldLogger {
@@ -365,56 +336,87 @@ func discardLogger() logrus.FieldLogger {
 	return l
 }
 
-// normalize fills the nil Logger and Clock with their defaults.
-func (o *SubscriberOptions) normalize() {
+// orDefault is v, def when v is zero, or zero when v is negative: how
+// the options with a "none" setting of their own are resolved.
+func orDefault[T int | float64 | time.Duration](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
+// positiveOr is v, or def when v is zero (a negative v stays, for validate
+// to reject).
+func positiveOr[T int | float64 | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// withDefaults returns o with every zero field replaced by its default and
+// every "none" (negative) setting by zero.
+func (o SubscriberOptions) withDefaults() SubscriberOptions {
 	if o.Logger == nil {
 		o.Logger = discardLogger()
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real()
 	}
+	o.WaitTime = orDefault(o.WaitTime, 20*time.Second)
+	o.MaxMessages = positiveOr(o.MaxMessages, maxReceiveBatch)
+	o.Concurrency = positiveOr(o.Concurrency, 10)
+	o.Prefetch = orDefault(o.Prefetch, 100)
+	o.ReceiversPerQueue = positiveOr(o.ReceiversPerQueue, 8)
+	o.VisibilityTimeout = positiveOr(o.VisibilityTimeout, 30*time.Second)
+	o.HeartbeatFraction = positiveOr(o.HeartbeatFraction, 0.5)
+	o.HandlerTimeout = positiveOr(o.HandlerTimeout, 15*time.Minute)
+	o.BackoffMax = positiveOr(o.BackoffMax, 10*time.Minute)
+	o.BackoffMin = orDefault(o.BackoffMin, min(2*time.Second, max(o.BackoffMax, 0)))
+	o.BackoffFactor = positiveOr(o.BackoffFactor, 2)
+	o.Jitter = orDefault(o.Jitter, 0.2)
+	o.AckFlushInterval = orDefault(o.AckFlushInterval, 50*time.Millisecond)
+	o.AckRetries = orDefault(o.AckRetries, 3)
+	o.DrainTimeout = orDefault(o.DrainTimeout, 30*time.Second)
+	return o
 }
 
-// validate reports the first invalid field, wrapping ErrInvalidOptions.
+// validate reports the first invalid field of options that have had their
+// defaults applied, wrapping ErrInvalidOptions.
 func (o *SubscriberOptions) validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
 	}
 	switch {
-	case o.WaitTime < 0 || o.WaitTime > maxWaitTime:
-		return bad("WaitTime %v not in 0..20s", o.WaitTime)
+	case o.WaitTime > maxWaitTime:
+		return bad("WaitTime %v is over 20s", o.WaitTime)
 	case o.MaxMessages < 1 || o.MaxMessages > maxReceiveBatch:
 		return bad("MaxMessages %d not in 1..10", o.MaxMessages)
 	case o.Concurrency < 1:
-		return bad("Concurrency %d is less than 1", o.Concurrency)
-	case o.Prefetch < 0:
-		return bad("Prefetch %d is less than 0", o.Prefetch)
+		return bad("Concurrency %d is negative", o.Concurrency)
 	case o.ReceiversPerQueue < 1:
-		return bad("ReceiversPerQueue %d is less than 1", o.ReceiversPerQueue)
+		return bad("ReceiversPerQueue %d is negative", o.ReceiversPerQueue)
 	case o.VisibilityTimeout < time.Second || o.VisibilityTimeout > maxVisibility:
 		return bad("VisibilityTimeout %v not in 1s..12h", o.VisibilityTimeout)
 	case !(o.HeartbeatFraction > 0 && o.HeartbeatFraction < 1):
 		return bad("HeartbeatFraction %v not in (0, 1)", o.HeartbeatFraction)
-	case o.HandlerTimeout <= 0:
-		return bad("HandlerTimeout %v is not positive", o.HandlerTimeout)
+	case o.HandlerTimeout < 0:
+		return bad("HandlerTimeout %v is negative", o.HandlerTimeout)
 	case o.BackoffMax < 0 || o.BackoffMax > maxVisibility:
 		return bad("BackoffMax %v not in 0..12h", o.BackoffMax)
 	case o.BackoffMin < 0 || o.BackoffMin > o.BackoffMax:
 		return bad("BackoffMin %v not in 0..BackoffMax (%v)", o.BackoffMin, o.BackoffMax)
 	case !(o.BackoffFactor >= 1):
 		return bad("BackoffFactor %v is less than 1", o.BackoffFactor)
-	case !(o.Jitter >= 0 && o.Jitter <= 1):
-		return bad("Jitter %v not in [0, 1]", o.Jitter)
-	case o.AckFlushInterval < 0:
-		return bad("AckFlushInterval %v is negative", o.AckFlushInterval)
-	case o.AckRetries < 0:
-		return bad("AckRetries %d is negative", o.AckRetries)
+	case !(o.Jitter <= 1):
+		return bad("Jitter %v is over 1", o.Jitter)
 	case o.UnknownTypePolicy != PolicyRetry && o.UnknownTypePolicy != PolicyDelete:
 		return bad("UnknownTypePolicy %v is not PolicyRetry or PolicyDelete", o.UnknownTypePolicy)
 	case o.MalformedPolicy != PolicyRetry && o.MalformedPolicy != PolicyDelete:
 		return bad("MalformedPolicy %v is not PolicyRetry or PolicyDelete", o.MalformedPolicy)
-	case o.DrainTimeout < 0:
-		return bad("DrainTimeout %v is negative", o.DrainTimeout)
 	}
 	for i, arn := range o.AllowedTopicARNs {
 		if arn == "" {

@@ -670,7 +670,7 @@ func TestNewPublisherOptions(t *testing.T) {
 	defer p.Close()
 	assert.Equal(t, filepath.Base(os.Args[0]), p.opts.Source)
 	assert.Equal(t, MaxSNSMessageSize, p.opts.MaxMessageSize)
-	assert.Equal(t, DefaultMaxInFlightBatches, p.opts.MaxInFlightBatches)
+	assert.Equal(t, 8, p.opts.MaxInFlightBatches)
 	assert.Zero(t, p.opts.Linger)
 	assert.NotNil(t, p.opts.Logger)
 	assert.NotNil(t, p.opts.Clock)
@@ -833,6 +833,27 @@ func TestPublisherCloseIsBoundedByDrainTimeout(t *testing.T) {
 		assert.Equal(t, 5*time.Second, time.Since(start), "Close waited DrainTimeout, no more")
 		assert.Error(t, <-published, "the caller learns its message may not be published")
 	})
-	_, err := NewPublisher(&fakeSNS{}, func(o *PublisherOptions) { o.DrainTimeout = -time.Second })
-	assert.ErrorIs(t, err, ErrInvalidOptions)
+}
+
+// A negative DrainTimeout makes Close wait for nothing: the request in
+// flight is canceled at once.
+func TestPublisherCloseWithNegativeDrainTimeoutWaitsForNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stuck := &fakeSNS{hook: func(ctx context.Context, _ fakeCall) error {
+			<-ctx.Done()
+			return ctx.Err()
+		}}
+		p, err := NewPublisher(stuck, func(o *PublisherOptions) { o.DrainTimeout = -1 })
+		require.NoError(t, err)
+		published := make(chan error, 1)
+		go func() {
+			_, err := p.Publish(context.Background(), pubTopic, "card.created", 1)
+			published <- err
+		}()
+		synctest.Wait()
+		start := time.Now()
+		assert.ErrorIs(t, p.Close(), context.DeadlineExceeded)
+		assert.Zero(t, time.Since(start))
+		assert.ErrorIs(t, <-published, context.Canceled)
+	})
 }

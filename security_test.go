@@ -82,7 +82,7 @@ func securityTraffic(t *testing.T, level logrus.Level) string {
 		o.Logger = logger
 		o.WaitTime = time.Second
 		o.VisibilityTimeout = time.Second // messages of dropped receives come back soon
-		o.BackoffMin, o.BackoffMax = 0, 0
+		o.BackoffMin = -1                 // none
 		o.Middleware = []snssqs.Middleware{snssqs.Logging(logger)}
 	})
 	require.NoError(t, err)

@@ -58,20 +58,20 @@ type Subscriber struct {
 	drainedOnce sync.Once
 }
 
-// NewSubscriber returns a Subscriber that receives with client. Options are
-// DefaultSubscriberOptions modified by optFns; invalid options fail with an
-// error wrapping ErrInvalidOptions.
+// NewSubscriber returns a Subscriber that receives with client. optFns
+// modify the zero SubscriberOptions; fields left zero get their documented
+// defaults. Invalid options fail with an error wrapping ErrInvalidOptions.
 func NewSubscriber(client SQSConsumeAPI, optFns ...func(*SubscriberOptions)) (*Subscriber, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil SQS client", ErrInvalidOptions)
 	}
-	o := DefaultSubscriberOptions()
+	var o SubscriberOptions
 	for _, fn := range optFns {
 		if fn != nil {
 			fn(&o)
 		}
 	}
-	o.normalize()
+	o = o.withDefaults()
 	if err := o.validate(); err != nil {
 		return nil, err
 	}

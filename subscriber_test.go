@@ -94,7 +94,7 @@ func newHarness(t *testing.T, optFns ...func(*SubscriberOptions)) *harness {
 		o.Logger = logger
 		o.Clock = h.clk
 		o.OnError = h.onError
-		o.AckFlushInterval = 0 // flush at once unless a test is about lingering
+		o.AckFlushInterval = -1 // flush at once unless a test is about lingering
 	}
 	s, err := NewSubscriber(h.sqs, append([]func(*SubscriberOptions){base}, optFns...)...)
 	require.NoError(t, err)
@@ -327,21 +327,19 @@ func TestNewSubscriberValidatesOptions(t *testing.T) {
 	cases := map[string]func(*SubscriberOptions){
 		"wait time":      func(o *SubscriberOptions) { o.WaitTime = 21 * time.Second },
 		"max messages":   func(o *SubscriberOptions) { o.MaxMessages = 11 },
-		"concurrency":    func(o *SubscriberOptions) { o.Concurrency = 0 },
-		"receivers":      func(o *SubscriberOptions) { o.ReceiversPerQueue = 0 },
-		"prefetch":       func(o *SubscriberOptions) { o.Prefetch = -1 },
+		"concurrency":    func(o *SubscriberOptions) { o.Concurrency = -1 },
+		"receivers":      func(o *SubscriberOptions) { o.ReceiversPerQueue = -1 },
+		"max messages<0": func(o *SubscriberOptions) { o.MaxMessages = -1 },
 		"visibility":     func(o *SubscriberOptions) { o.VisibilityTimeout = 13 * time.Hour },
 		"heartbeat":      func(o *SubscriberOptions) { o.HeartbeatFraction = 1 },
-		"handler time":   func(o *SubscriberOptions) { o.HandlerTimeout = 0 },
+		"handler time":   func(o *SubscriberOptions) { o.HandlerTimeout = -1 },
 		"backoff max":    func(o *SubscriberOptions) { o.BackoffMax = 13 * time.Hour },
 		"backoff min":    func(o *SubscriberOptions) { o.BackoffMin = time.Hour },
 		"factor":         func(o *SubscriberOptions) { o.BackoffFactor = 0.5 },
 		"jitter":         func(o *SubscriberOptions) { o.Jitter = 1.5 },
-		"flush":          func(o *SubscriberOptions) { o.AckFlushInterval = -1 },
-		"retries":        func(o *SubscriberOptions) { o.AckRetries = -1 },
+		"visibility<1s":  func(o *SubscriberOptions) { o.VisibilityTimeout = -1 },
 		"unknown policy": func(o *SubscriberOptions) { o.UnknownTypePolicy = 7 },
 		"malformed":      func(o *SubscriberOptions) { o.MalformedPolicy = -1 },
-		"drain":          func(o *SubscriberOptions) { o.DrainTimeout = -1 },
 		"topic":          func(o *SubscriberOptions) { o.AllowedTopicARNs = []string{""} },
 		"middleware":     func(o *SubscriberOptions) { o.Middleware = []Middleware{nil} },
 	}
@@ -354,6 +352,36 @@ func TestNewSubscriberValidatesOptions(t *testing.T) {
 	s, err := NewSubscriber(newFakeSQS(), func(o *SubscriberOptions) { o.Logger, o.Clock = nil, nil })
 	require.NoError(t, err, "nil Logger and Clock mean the defaults")
 	require.NoError(t, s.Close())
+}
+
+// Zero means the default for every field; a negative value selects "none"
+// where that is a setting of its own, and is rejected elsewhere.
+func TestSubscriberOptionsZeroMeansDefault(t *testing.T) {
+	o := SubscriberOptions{}.withDefaults()
+	require.NoError(t, o.validate())
+	assert.NotNil(t, o.Logger)
+	assert.NotNil(t, o.Clock)
+	o.Logger, o.Clock = nil, nil
+	assert.Equal(t, SubscriberOptions{
+		WaitTime: 20 * time.Second, MaxMessages: 10, Concurrency: 10, Prefetch: 100, ReceiversPerQueue: 8,
+		VisibilityTimeout: 30 * time.Second, HeartbeatFraction: 0.5, HandlerTimeout: 15 * time.Minute,
+		BackoffMin: 2 * time.Second, BackoffMax: 10 * time.Minute, BackoffFactor: 2, Jitter: 0.2,
+		AckFlushInterval: 50 * time.Millisecond, AckRetries: 3, DrainTimeout: 30 * time.Second,
+	}, o)
+
+	none := SubscriberOptions{WaitTime: -1, Prefetch: -1, BackoffMin: -1, Jitter: -1, AckFlushInterval: -1, AckRetries: -1, DrainTimeout: -1}.withDefaults()
+	require.NoError(t, none.validate())
+	assert.Zero(t, none.WaitTime, "short polling")
+	assert.Zero(t, none.Prefetch)
+	assert.Zero(t, none.BackoffMin)
+	assert.Zero(t, none.Jitter)
+	assert.Zero(t, none.AckFlushInterval)
+	assert.Zero(t, none.AckRetries)
+	assert.Zero(t, none.DrainTimeout)
+
+	short := SubscriberOptions{BackoffMax: time.Second}.withDefaults()
+	require.NoError(t, short.validate())
+	assert.Equal(t, time.Second, short.BackoffMin, "the default BackoffMin is capped by a lower BackoffMax")
 }
 
 func TestReceiveRequest(t *testing.T) {
@@ -384,7 +412,7 @@ func TestReceiveRequest(t *testing.T) {
 // TestShortPollingPausesWhenEmpty: with short polling, an empty queue costs
 // a receive per pause, the pause doubling from 50ms up to 1s, not a spin.
 func TestShortPollingPausesWhenEmpty(t *testing.T) {
-	h := newHarness(t, func(o *SubscriberOptions) { o.WaitTime = 0; o.ReceiversPerQueue = 1 })
+	h := newHarness(t, func(o *SubscriberOptions) { o.WaitTime = -1; o.ReceiversPerQueue = 1 })
 	hd, ch := recv(nil)
 	_, err := h.s.Handle(queueA, "t", hd)
 	require.NoError(t, err)
@@ -692,7 +720,7 @@ func TestDeleteEntryFailureRetriedThenReported(t *testing.T) {
 // only, and none is made while every worker is busy.
 func TestBackPressure(t *testing.T) {
 	var inflight atomic.Int32
-	h := newHarness(t, func(o *SubscriberOptions) { o.Concurrency, o.Prefetch, o.ReceiversPerQueue = 2, 0, 1 })
+	h := newHarness(t, func(o *SubscriberOptions) { o.Concurrency, o.Prefetch, o.ReceiversPerQueue = 2, -1, 1 })
 	h.sqs.onReceive = func(in *sqs.ReceiveMessageInput) {
 		busy := inflight.Load()
 		assert.Positive(t, in.MaxNumberOfMessages)

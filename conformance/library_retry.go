@@ -91,7 +91,7 @@ func libraryRetryWithBackoff(t *testing.T, e *Env) {
 		require.NoError(t, err)
 	}, func(o *snssqs.SubscriberOptions) {
 		o.BackoffMin = backoffMin
-		o.Jitter = 0
+		o.Jitter = -1 // none
 		o.VisibilityTimeout = visibility
 	})
 
@@ -134,7 +134,7 @@ func libraryNackToDLQ(t *testing.T, e *Env) {
 		})
 		require.NoError(t, err)
 	}, func(o *snssqs.SubscriberOptions) {
-		o.BackoffMin = 0 // redeliver at once: the scenario is about the redrive, not the delay
+		o.BackoffMin = -1 // none: redeliver at once: the scenario is about the redrive, not the delay
 	})
 
 	_, err := e.NewLibraryPublisher(t).Publish(ctx, topo.TopicARN, typeCardCreated, cardCreated{CardID: "poison"})

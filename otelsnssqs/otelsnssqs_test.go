@@ -177,7 +177,7 @@ func TestMetricsMatchWhatHappened(t *testing.T) {
 	})
 	require.NoError(t, err)
 	q := topo.Queues["counted-q"]
-	sub := r.subscriber(t, func(o *snssqs.SubscriberOptions) { o.BackoffMin, o.BackoffMax = 0, 0 })
+	sub := r.subscriber(t, func(o *snssqs.SubscriberOptions) { o.BackoffMin = -1 })
 	const total, failOnce, poison = 100, 10, 99
 	handledOK := make(chan int, total)
 	var mu sync.Mutex
