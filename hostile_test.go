@@ -69,27 +69,6 @@ type hostileCase struct {
 	sendOpts []func(*sqs.Options)
 }
 
-func envelopeBody(t *testing.T, eventType string, data any) string {
-	t.Helper()
-	raw, err := json.Marshal(data)
-	require.NoError(t, err)
-	b, err := json.Marshal(snssqs.Envelope{SpecVersion: snssqs.SpecVersion, ID: "id-" + eventType, Source: "hostile",
-		Type: eventType, Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), DataContentType: snssqs.ContentTypeJSON, Data: raw})
-	require.NoError(t, err)
-	return string(b)
-}
-
-func notificationBody(t *testing.T, topicARN, message string) string {
-	t.Helper()
-	b, err := json.Marshal(map[string]any{
-		"Type": "Notification", "MessageId": "0b6b0f3a-5d2f-4c3c-9f3e-2f1d1c0b0a09", "TopicArn": topicARN,
-		"Message": message, "Timestamp": time.Now().UTC().Format(time.RFC3339Nano), "SignatureVersion": "1",
-		"Signature": "EXAMPLE", "SigningCertURL": "https://example.invalid/cert.pem", "UnsubscribeURL": "https://example.invalid/unsub",
-	})
-	require.NoError(t, err)
-	return string(b)
-}
-
 // hostileRig is the two subscribers on the three queues.
 type hostileRig struct {
 	queues  [3]provision.Queue
@@ -172,10 +151,10 @@ func TestHostileInput(t *testing.T) {
 		{name: "envelope missing id", body: `{"specversion":"1.0","source":"s","type":"good.event"}`,
 			want: [3]hostileOutcome{outDLQ, outDLQ, outDeleted}},
 		{name: "notification from a topic outside the allow-list",
-			body: notificationBody(t, foreignTopic, envelopeBody(t, hostileGood, map[string]int{"n": 1})),
+			body: snsBody(t, foreignTopic, envelopeBody(t, hostileGood, map[string]int{"n": 1}), nil),
 			want: [3]hostileOutcome{outDLQ, outDLQ, outDeleted}},
 		{name: "notification from the allowed topic",
-			body: notificationBody(t, topo.TopicARN, envelopeBody(t, hostileGood, map[string]int{"n": 2})),
+			body: snsBody(t, topo.TopicARN, envelopeBody(t, hostileGood, map[string]int{"n": 2}), nil),
 			want: [3]hostileOutcome{outHandled, outHandled, outHandled},
 			check: func(t *testing.T, m *snssqs.Message) {
 				assert.Equal(t, topo.TopicARN, m.TopicARN)

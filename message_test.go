@@ -1,4 +1,4 @@
-package snssqs
+package snssqs_test
 
 import (
 	"encoding/base64"
@@ -12,14 +12,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/snssqs/snssqs/internal/codec"
+	"github.com/snssqs/snssqs"
 )
 
 func TestEnvelopeRoundTrip(t *testing.T) {
 	at := time.Date(2026, 11, 26, 17, 0, 0, 123000000, time.FixedZone("CET", 3600))
-	in := Envelope{
-		SpecVersion: SpecVersion, ID: "id-1", Source: "cards", Type: "card.created", Subject: "c-1",
-		Time: at, DataContentType: ContentTypeJSON, Data: []byte(`{"cardId":"c-1","n":1}`),
+	in := snssqs.Envelope{
+		SpecVersion: snssqs.SpecVersion, ID: "id-1", Source: "cards", Type: "card.created", Subject: "c-1",
+		Time: at, DataContentType: snssqs.ContentTypeJSON, Data: []byte(`{"cardId":"c-1","n":1}`),
 		Extensions: map[string]any{"traceparent": "00-abc-def-01", "tenant": "acme"},
 	}
 	b, err := json.Marshal(in)
@@ -31,7 +31,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 	assert.Equal(t, map[string]any{"cardId": "c-1", "n": float64(1)}, wire["data"], "JSON data is embedded, not a string")
 	assert.Equal(t, "00-abc-def-01", wire["traceparent"], "extensions are top-level members")
 
-	var out Envelope
+	var out snssqs.Envelope
 	require.NoError(t, json.Unmarshal(b, &out))
 	assert.True(t, out.Time.Equal(at))
 	out.Time = in.Time
@@ -40,19 +40,19 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 
 func TestEnvelopeBinaryDataUsesDataBase64(t *testing.T) {
 	raw := []byte{0, 1, 2, 0xff}
-	for _, ct := range []string{"application/octet-stream", ContentTypeJSON} {
-		b, err := json.Marshal(Envelope{SpecVersion: SpecVersion, ID: "i", Source: "s", Type: "t", DataContentType: ct, Data: raw})
+	for _, ct := range []string{"application/octet-stream", snssqs.ContentTypeJSON} {
+		b, err := json.Marshal(snssqs.Envelope{SpecVersion: snssqs.SpecVersion, ID: "i", Source: "s", Type: "t", DataContentType: ct, Data: raw})
 		require.NoError(t, err)
 		assert.Contains(t, string(b), `"data_base64":"`+base64.StdEncoding.EncodeToString(raw)+`"`, ct)
-		var out Envelope
+		var out snssqs.Envelope
 		require.NoError(t, json.Unmarshal(b, &out))
 		assert.Equal(t, raw, out.Data, ct)
 	}
 }
 
 func TestEnvelopeRejectsShadowingExtension(t *testing.T) {
-	_, err := json.Marshal(Envelope{SpecVersion: SpecVersion, ID: "i", Source: "s", Type: "t", Extensions: map[string]any{"type": "x"}})
-	require.ErrorIs(t, err, ErrInvalidEvent)
+	_, err := json.Marshal(snssqs.Envelope{SpecVersion: snssqs.SpecVersion, ID: "i", Source: "s", Type: "t", Extensions: map[string]any{"type": "x"}})
+	require.ErrorIs(t, err, snssqs.ErrInvalidEvent)
 }
 
 func TestEnvelopeUnmarshalErrors(t *testing.T) {
@@ -65,34 +65,19 @@ func TestEnvelopeUnmarshalErrors(t *testing.T) {
 		"bad data_base64":   `{"specversion":"1.0","id":"i","source":"s","type":"t","data_base64":"%%%"}`,
 		"not an object":     `[1,2]`,
 	} {
-		var e Envelope
+		var e snssqs.Envelope
 		err := json.Unmarshal([]byte(body), &e)
-		assert.ErrorIs(t, err, ErrMalformedMessage, name)
+		assert.ErrorIs(t, err, snssqs.ErrMalformedMessage, name)
 	}
 }
 
 func TestDecodeErrorsClipHostileText(t *testing.T) {
 	long := strings.Repeat("é", 5000)
-	var e Envelope
+	var e snssqs.Envelope
 	err := json.Unmarshal([]byte(`{"specversion":"`+long+`","id":"i","source":"s","type":"t"}`), &e)
-	require.ErrorIs(t, err, ErrMalformedMessage)
+	require.ErrorIs(t, err, snssqs.ErrMalformedMessage)
 	assert.Less(t, len(err.Error()), 200, "the error quotes at most 64 bytes of the message")
 	assert.Contains(t, err.Error(), "(10000 bytes)")
-}
-
-// notification builds the JSON SNS delivers when raw delivery is off.
-func notification(t *testing.T, topicARN, message string, attrs map[string]codec.Attribute) string {
-	t.Helper()
-	n := map[string]any{
-		"Type": "Notification", "MessageId": "sns-1", "TopicArn": topicARN, "Message": message,
-		"Timestamp": "2026-11-26T17:00:00.000Z", "SignatureVersion": "1",
-	}
-	if attrs != nil {
-		n["MessageAttributes"] = attrs
-	}
-	b, err := json.Marshal(n)
-	require.NoError(t, err)
-	return string(b)
 }
 
 func TestDecodeSQSMessage(t *testing.T) {
@@ -113,7 +98,7 @@ func TestDecodeSQSMessage(t *testing.T) {
 	}
 
 	t.Run("raw delivery of an envelope", func(t *testing.T) {
-		m, err := decodeSQSMessage("q-url", sqsMsg(env), nil)
+		m, err := snssqs.DecodeSQSMessage("q-url", sqsMsg(env))
 		require.NoError(t, err)
 		assert.True(t, m.IsEnvelope)
 		assert.Equal(t, "card.created", m.Type)
@@ -124,39 +109,29 @@ func TestDecodeSQSMessage(t *testing.T) {
 		assert.Equal(t, time.UnixMilli(1700000000000).UTC(), m.SentAt)
 		assert.Equal(t, "g-1", m.MessageGroupID)
 		assert.Equal(t, "d-1", m.DeduplicationID)
-		assert.Equal(t, "rh-1", m.receiptHandle)
-		assert.Equal(t, BinaryAttribute([]byte{0xff, 0}), m.Attributes["blob"])
+		assert.Equal(t, snssqs.BinaryAttribute([]byte{0xff, 0}), m.Attributes["blob"])
 		assert.True(t, m.Attributes["blob"].IsBinary())
-		assert.Equal(t, NumberAttribute("42"), m.Attributes["n"])
+		assert.Equal(t, snssqs.NumberAttribute("42"), m.Attributes["n"])
 	})
 
 	t.Run("SNS notification of an envelope", func(t *testing.T) {
-		body := notification(t, topic, env, map[string]codec.Attribute{
+		body := snsBody(t, topic, env, map[string]snsAttribute{
 			"ce_type": {Type: "String", Value: "card.created"},
 			"blob":    {Type: "Binary", Value: base64.StdEncoding.EncodeToString([]byte{1, 2})},
 		})
-		m, err := decodeSQSMessage("q-url", sqsMsg(body), map[string]struct{}{topic: {}})
+		m, err := snssqs.DecodeSQSMessage("q-url", sqsMsg(body))
 		require.NoError(t, err)
 		assert.True(t, m.IsEnvelope)
 		assert.Equal(t, "card.created", m.Type)
 		assert.Equal(t, topic, m.TopicARN)
-		assert.Equal(t, "sns-1", m.SNSMessageID)
-		assert.Equal(t, StringAttribute("card.created"), m.Attributes["ce_type"])
-		assert.Equal(t, BinaryAttribute([]byte{1, 2}), m.Attributes["blob"], "notification attributes replace the SQS ones")
-	})
-
-	t.Run("forged topic", func(t *testing.T) {
-		body := notification(t, "arn:aws:sns:us-east-1:999999999999:evil", env, nil)
-		m, err := decodeSQSMessage("q-url", sqsMsg(body), map[string]struct{}{topic: {}})
-		require.ErrorIs(t, err, ErrTopicNotAllowed)
-		require.NotNil(t, m)
-		assert.Equal(t, "sqs-1", m.SQSMessageID, "metadata kept for logging and nacking")
-		assert.Empty(t, m.Type, "nothing from a forged envelope is trusted")
+		assert.True(t, strings.HasPrefix(m.SNSMessageID, "sns-"), m.SNSMessageID)
+		assert.Equal(t, snssqs.StringAttribute("card.created"), m.Attributes["ce_type"])
+		assert.Equal(t, snssqs.BinaryAttribute([]byte{1, 2}), m.Attributes["blob"], "notification attributes replace the SQS ones")
 	})
 
 	t.Run("not an envelope", func(t *testing.T) {
 		for _, body := range []string{`plain text`, `{"cardId":"c-1"}`, `{"type":"x","Type":"y"}`, `[1]`, `{broken`} {
-			m, err := decodeSQSMessage("q-url", sqsMsg(body), nil)
+			m, err := snssqs.DecodeSQSMessage("q-url", sqsMsg(body))
 			require.NoError(t, err, body)
 			assert.False(t, m.IsEnvelope, body)
 			assert.Empty(t, m.Type, body)
@@ -165,7 +140,7 @@ func TestDecodeSQSMessage(t *testing.T) {
 	})
 
 	t.Run("notification of a non-envelope body", func(t *testing.T) {
-		m, err := decodeSQSMessage("q-url", sqsMsg(notification(t, topic, "hello from the console", nil)), nil)
+		m, err := snssqs.DecodeSQSMessage("q-url", sqsMsg(snsBody(t, topic, "hello from the console", nil)))
 		require.NoError(t, err)
 		assert.False(t, m.IsEnvelope)
 		assert.Equal(t, "hello from the console", string(m.Data))
@@ -174,7 +149,7 @@ func TestDecodeSQSMessage(t *testing.T) {
 
 	t.Run("lowercase type is not mistaken for a notification", func(t *testing.T) {
 		body := `{"type":"Notification","messageid":"x","topicarn":"y","message":"z"}`
-		m, err := decodeSQSMessage("q-url", sqsMsg(body), map[string]struct{}{topic: {}})
+		m, err := snssqs.DecodeSQSMessage("q-url", sqsMsg(body))
 		require.NoError(t, err)
 		assert.Empty(t, m.TopicARN)
 		assert.Equal(t, body, string(m.Data))
@@ -184,39 +159,39 @@ func TestDecodeSQSMessage(t *testing.T) {
 		for name, body := range map[string]string{
 			"wrong specversion":   `{"specversion":"2.0","id":"i","source":"s","type":"t"}`,
 			"notification no arn": `{"Type":"Notification","MessageId":"m","TopicArn":"","Message":"x"}`,
-			"bad binary attr":     notification(t, topic, env, map[string]codec.Attribute{"b": {Type: "Binary", Value: "%%%"}}),
+			"bad binary attr":     snsBody(t, topic, env, map[string]snsAttribute{"b": {Type: "Binary", Value: "%%%"}}),
 		} {
-			m, err := decodeSQSMessage("q-url", sqsMsg(body), nil)
-			assert.ErrorIs(t, err, ErrMalformedMessage, name)
+			m, err := snssqs.DecodeSQSMessage("q-url", sqsMsg(body))
+			assert.ErrorIs(t, err, snssqs.ErrMalformedMessage, name)
 			assert.NotNil(t, m, name)
 		}
 	})
 }
 
 func TestMessageDecode(t *testing.T) {
-	m := &Message{Type: "card.created", Data: []byte(`{"cardId":"c-1"}`)}
+	m := &snssqs.Message{Type: "card.created", Data: []byte(`{"cardId":"c-1"}`)}
 	var v struct {
 		CardID string `json:"cardId"`
 	}
 	require.NoError(t, m.Decode(&v))
 	assert.Equal(t, "c-1", v.CardID)
 	m.Data = []byte(`nope`)
-	assert.ErrorIs(t, m.Decode(&v), ErrMalformedMessage)
+	assert.ErrorIs(t, m.Decode(&v), snssqs.ErrMalformedMessage)
 }
 
 // json.Marshal of an Envelope missing what CloudEvents requires fails, so
 // it cannot be sent and then dead-lettered by the Subscriber.
 func TestEnvelopeMarshalRequiresCloudEventsAttributes(t *testing.T) {
-	ok := Envelope{SpecVersion: SpecVersion, ID: "1", Source: "s", Type: "t", DataContentType: ContentTypeJSON, Data: []byte(`{}`)}
+	ok := snssqs.Envelope{SpecVersion: snssqs.SpecVersion, ID: "1", Source: "s", Type: "t", DataContentType: snssqs.ContentTypeJSON, Data: []byte(`{}`)}
 	_, err := json.Marshal(ok)
 	require.NoError(t, err)
-	for name, e := range map[string]Envelope{
+	for name, e := range map[string]snssqs.Envelope{
 		"no specversion": {ID: "1", Source: "s", Type: "t"},
 		"other version":  {SpecVersion: "0.3", ID: "1", Source: "s", Type: "t"},
-		"no id":          {SpecVersion: SpecVersion, Source: "s", Type: "t"},
-		"no type":        {SpecVersion: SpecVersion, ID: "1", Source: "s"},
+		"no id":          {SpecVersion: snssqs.SpecVersion, Source: "s", Type: "t"},
+		"no type":        {SpecVersion: snssqs.SpecVersion, ID: "1", Source: "s"},
 	} {
 		_, err := json.Marshal(e)
-		assert.ErrorIs(t, err, ErrInvalidEvent, name)
+		assert.ErrorIs(t, err, snssqs.ErrInvalidEvent, name)
 	}
 }

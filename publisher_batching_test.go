@@ -1,4 +1,4 @@
-package snssqs
+package snssqs_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/snssqs/snssqs"
 	"github.com/snssqs/snssqs/clock"
 )
 
@@ -38,10 +39,10 @@ type publishOutcome struct {
 }
 
 // publishAsync publishes in a goroutine; the outcome arrives on the channel.
-func publishAsync(ctx context.Context, p *Publisher, topic, envID string, opts ...PublishOption) <-chan publishOutcome {
+func publishAsync(ctx context.Context, p *snssqs.Publisher, topic, envID string, opts ...snssqs.PublishOption) <-chan publishOutcome {
 	ch := make(chan publishOutcome, 1)
 	go func() {
-		id, err := p.Publish(ctx, topic, "t", map[string]string{"ev": envID}, append(opts, WithEventID(envID))...)
+		id, err := p.Publish(ctx, topic, "t", map[string]string{"ev": envID}, append(opts, snssqs.WithEventID(envID))...)
 		ch <- publishOutcome{id, err}
 	}()
 	return ch
@@ -58,18 +59,18 @@ func entryIDs(c fakeCall) []string {
 // heldPublisher returns a publisher over f whose requests are held until
 // released through the returned channel, with at most maxInFlight requests
 // in flight per topic.
-func heldPublisher(t *testing.T, f *fakeSNS, maxInFlight int) (*Publisher, <-chan heldCall) {
+func heldPublisher(t *testing.T, f *fakeSNS, maxInFlight int) (*snssqs.Publisher, <-chan heldCall) {
 	t.Helper()
 	held := holdCalls(f)
-	return newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = maxInFlight }), held
+	return newTestPublisher(t, f, func(o *snssqs.PublisherOptions) { o.MaxInFlightBatches = maxInFlight }), held
 }
 
 // lingeringPublisher returns a publisher over f on a fake clock that lingers
 // for linger before sending a partial batch.
-func lingeringPublisher(t *testing.T, f *fakeSNS, linger time.Duration) (*Publisher, *clock.Fake) {
+func lingeringPublisher(t *testing.T, f *fakeSNS, linger time.Duration) (*snssqs.Publisher, *clock.Fake) {
 	t.Helper()
 	clk := clock.NewFake(pubTestStart)
-	return newTestPublisher(t, f, func(o *PublisherOptions) {
+	return newTestPublisher(t, f, func(o *snssqs.PublisherOptions) {
 		o.Clock = clk
 		o.Linger = linger
 	}), clk
@@ -77,7 +78,7 @@ func lingeringPublisher(t *testing.T, f *fakeSNS, linger time.Duration) (*Publis
 
 // publishMany publishes events ev-0 … ev-(n-1) to pubTopic, each from its
 // own goroutine.
-func publishMany(ctx context.Context, p *Publisher, n int) []<-chan publishOutcome {
+func publishMany(ctx context.Context, p *snssqs.Publisher, n int) []<-chan publishOutcome {
 	outcomes := make([]<-chan publishOutcome, n)
 	for i := range outcomes {
 		outcomes[i] = publishAsync(ctx, p, pubTopic, fmt.Sprintf("ev-%d", i))
@@ -86,7 +87,7 @@ func publishMany(ctx context.Context, p *Publisher, n int) []<-chan publishOutco
 }
 
 // waitQueued waits until n messages wait in pubTopic's queue.
-func waitQueued(t *testing.T, p *Publisher, n int) {
+func waitQueued(t *testing.T, p *snssqs.Publisher, n int) {
 	t.Helper()
 	pubWaitUntil(t, fmt.Sprintf("%d messages are queued", n), func() bool { return p.Stats().Queued == n })
 }
@@ -94,7 +95,7 @@ func waitQueued(t *testing.T, p *Publisher, n int) {
 // queueBehindFirst publishes "first" and holds its request, then queues n
 // more messages (ev-0 …) behind it and waits until they all wait in
 // pubTopic's queue. It returns the outcomes and the held request of "first".
-func queueBehindFirst(t *testing.T, p *Publisher, held <-chan heldCall, n int) (<-chan publishOutcome, heldCall, []<-chan publishOutcome) {
+func queueBehindFirst(t *testing.T, p *snssqs.Publisher, held <-chan heldCall, n int) (<-chan publishOutcome, heldCall, []<-chan publishOutcome) {
 	t.Helper()
 	first := publishAsync(context.Background(), p, pubTopic, "first")
 	h := <-held
@@ -118,8 +119,8 @@ func requireMessageIDs(t *testing.T, outcomes []<-chan publishOutcome) {
 func TestBatcherLonePublishIsSentAtOnce(t *testing.T) {
 	f := &fakeSNS{}
 	clk := clock.NewFake(pubTestStart)
-	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.Clock = clk })
-	id, err := p.Publish(context.Background(), pubTopic, "t", 1, WithEventID("ev-0"))
+	p := newTestPublisher(t, f, func(o *snssqs.PublisherOptions) { o.Clock = clk })
+	id, err := p.Publish(context.Background(), pubTopic, "t", 1, snssqs.WithEventID("ev-0"))
 	require.NoError(t, err)
 	assert.Equal(t, "mid-ev-0", id)
 	calls := f.snapshot()
@@ -382,15 +383,15 @@ func TestBatcherFIFOKeepsGroupOrder(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}
-	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.MaxInFlightBatches = 4 })
+	p := newTestPublisher(t, f, func(o *snssqs.PublisherOptions) { o.MaxInFlightBatches = 4 })
 
 	// Three groups interleaved in one batch call, plus concurrent callers
 	// publishing to a fourth group one message at a time.
-	var entries []Entry
+	var entries []snssqs.Entry
 	for i := 0; i < 60; i++ {
 		g := []string{"a", "b", "c"}[(i*i+i/7)%3]
-		entries = append(entries, Entry{EventType: "t", Event: i, Options: []PublishOption{
-			WithGroupID(g), WithEventID(fmt.Sprintf("%s-%03d", g, i)),
+		entries = append(entries, snssqs.Entry{EventType: "t", Event: i, Options: []snssqs.PublishOption{
+			snssqs.WithGroupID(g), snssqs.WithEventID(fmt.Sprintf("%s-%03d", g, i)),
 		}})
 	}
 	var wg sync.WaitGroup
@@ -398,7 +399,7 @@ func TestBatcherFIFOKeepsGroupOrder(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 0; i < 30; i++ {
-			_, err := p.Publish(context.Background(), pubFIFOTopic, "t", i, WithGroupID("d"), WithEventID(fmt.Sprintf("d-%03d", i)))
+			_, err := p.Publish(context.Background(), pubFIFOTopic, "t", i, snssqs.WithGroupID("d"), snssqs.WithEventID(fmt.Sprintf("d-%03d", i)))
 			assert.NoError(t, err)
 		}
 	}()
@@ -441,9 +442,9 @@ func TestPublisherShutdownFlushesAndIsIdempotent(t *testing.T) {
 	require.NoError(t, p.Shutdown(context.Background()), "a second Shutdown is fine")
 	require.NoError(t, p.Close(), "Close after Shutdown is fine")
 	_, err := p.Publish(context.Background(), pubTopic, "t", 1)
-	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, err, snssqs.ErrClosed)
 	_, err = p.PublishBatch(context.Background(), pubTopic, batchEntries(2, "t"))
-	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, err, snssqs.ErrClosed)
 	assert.Len(t, f.snapshot(), 1, "nothing is sent after close")
 }
 
@@ -486,7 +487,7 @@ func TestPublisherShutdownDeadline(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled, "Shutdown gives up when its context ends")
 
 	r := <-queued
-	require.ErrorIs(t, r.err, ErrClosed, "queued messages are dropped")
+	require.ErrorIs(t, r.err, snssqs.ErrClosed, "queued messages are dropped")
 	r = <-inFlight
 	require.ErrorIs(t, r.err, context.Canceled, "in-flight requests are canceled")
 	require.NoError(t, p.Close(), "all goroutines finish after the abort")

@@ -1,4 +1,4 @@
-package snssqs
+package snssqs_test
 
 import (
 	"context"
@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -29,6 +27,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/snssqs/snssqs"
 	"github.com/snssqs/snssqs/clock"
 )
 
@@ -37,178 +36,11 @@ const (
 	pubFIFOTopic = "arn:aws:sns:eu-west-1:123456789012:cards.fifo"
 )
 
-// fakeSNS is a hand-written SNSPublishAPI that records every request, in
-// call order, and answers with message id "mid-" + the envelope id.
-type fakeSNS struct {
-	mu    sync.Mutex
-	calls []fakeCall
-
-	// hook, if set, runs at the start of every call (outside mu); a
-	// non-nil error fails the whole call.
-	hook func(ctx context.Context, c fakeCall) error
-	// failEntry, if set, makes PublishBatch report the entry with this
-	// envelope id as Failed when it returns non-nil.
-	failEntry func(envID string) *types.BatchResultErrorEntry
-}
-
-type fakeCall struct {
-	batch   bool
-	topic   string
-	entries []fakeEntry
-}
-
-type fakeEntry struct {
-	batchID string // PublishBatch entry Id
-	body    string
-	envID   string
-	attrs   map[string]types.MessageAttributeValue
-	groupID *string
-	dedupID *string
-}
-
-func (c fakeCall) size() int {
-	n := 0
-	for _, e := range c.entries {
-		n += messageSize(e.body, e.attrs)
-	}
-	return n
-}
-
-func wireEnvelopeID(body string) string {
-	var v struct {
-		ID string `json:"id"`
-	}
-	_ = json.Unmarshal([]byte(body), &v)
-	return v.ID
-}
-
-func (f *fakeSNS) record(c fakeCall) {
-	f.mu.Lock()
-	f.calls = append(f.calls, c)
-	f.mu.Unlock()
-}
-
-func (f *fakeSNS) Publish(ctx context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
-	e := fakeEntry{body: aws.ToString(in.Message), attrs: in.MessageAttributes, groupID: in.MessageGroupId, dedupID: in.MessageDeduplicationId}
-	e.envID = wireEnvelopeID(e.body)
-	c := fakeCall{topic: aws.ToString(in.TopicArn), entries: []fakeEntry{e}}
-	f.record(c)
-	if f.hook != nil {
-		if err := f.hook(ctx, c); err != nil {
-			return nil, err
-		}
-	}
-	return &sns.PublishOutput{MessageId: aws.String("mid-" + e.envID)}, nil
-}
-
-func (f *fakeSNS) PublishBatch(ctx context.Context, in *sns.PublishBatchInput, _ ...func(*sns.Options)) (*sns.PublishBatchOutput, error) {
-	c := fakeCall{batch: true, topic: aws.ToString(in.TopicArn)}
-	for _, re := range in.PublishBatchRequestEntries {
-		e := fakeEntry{batchID: aws.ToString(re.Id), body: aws.ToString(re.Message), attrs: re.MessageAttributes,
-			groupID: re.MessageGroupId, dedupID: re.MessageDeduplicationId}
-		e.envID = wireEnvelopeID(e.body)
-		c.entries = append(c.entries, e)
-	}
-	f.record(c)
-	if f.hook != nil {
-		if err := f.hook(ctx, c); err != nil {
-			return nil, err
-		}
-	}
-	out := &sns.PublishBatchOutput{}
-	for _, e := range c.entries {
-		if f.failEntry != nil {
-			if fe := f.failEntry(e.envID); fe != nil {
-				fe.Id = aws.String(e.batchID)
-				out.Failed = append(out.Failed, *fe)
-				continue
-			}
-		}
-		out.Successful = append(out.Successful, types.PublishBatchResultEntry{Id: aws.String(e.batchID), MessageId: aws.String("mid-" + e.envID)})
-	}
-	return out, nil
-}
-
-func (f *fakeSNS) snapshot() []fakeCall {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]fakeCall(nil), f.calls...)
-}
-
-// sentEnvelopeIDs returns the envelope ids of every message sent, in call order.
-func (f *fakeSNS) sentEnvelopeIDs() []string {
-	var ids []string
-	for _, c := range f.snapshot() {
-		for _, e := range c.entries {
-			ids = append(ids, e.envID)
-		}
-	}
-	return ids
-}
-
-// heldCall is a request the fake holds until the test releases it.
-type heldCall struct {
-	call    fakeCall
-	ctx     context.Context
-	release chan error // send nil to answer normally, or an error to fail the call
-}
-
-// holdCalls makes every request of f wait: it is delivered on the returned
-// channel and answered when the test sends on its release channel, or
-// fails when its context ends.
-func holdCalls(f *fakeSNS) <-chan heldCall {
-	ch := make(chan heldCall)
-	f.hook = func(ctx context.Context, c fakeCall) error {
-		h := heldCall{call: c, ctx: ctx, release: make(chan error, 1)}
-		select {
-		case ch <- h:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		select {
-		case err := <-h.release:
-			return err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return ch
-}
-
-// checkNoPublisherGoroutineLeak returns a function that fails t if more goroutines
-// run than when checkNoPublisherGoroutineLeak was called, once the stragglers have
-// had a bounded chance to exit.
-func checkNoPublisherGoroutineLeak(t *testing.T) func() {
-	before := runtime.NumGoroutine()
-	return func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("goroutine leak: %d running, %d before\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
-				return
-			}
-			runtime.Gosched()
-		}
-	}
-}
-
-// newTestPublisher returns a publisher on f that is closed, and checked for
-// leaked goroutines, when the test ends.
-func newTestPublisher(t *testing.T, f *fakeSNS, optFns ...func(*PublisherOptions)) *Publisher {
-	t.Helper()
-	t.Cleanup(checkNoPublisherGoroutineLeak(t))
-	p, err := NewPublisher(f, optFns...)
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, p.Close()) })
-	return p
-}
-
 var pubTestStart = time.Date(2024, 5, 6, 7, 8, 9, 123000000, time.FixedZone("CEST", 2*3600))
 
 func TestPublishEnvelopeOnTheWire(t *testing.T) {
 	f := &fakeSNS{}
-	p := newTestPublisher(t, f, func(o *PublisherOptions) {
+	p := newTestPublisher(t, f, func(o *snssqs.PublisherOptions) {
 		o.Source = "card-service"
 		o.Clock = clock.NewFake(pubTestStart)
 	})
@@ -217,11 +49,11 @@ func TestPublishEnvelopeOnTheWire(t *testing.T) {
 		Limit  int    `json:"limit"`
 	}
 	id, err := p.Publish(context.Background(), pubTopic, "card.created", cardCreated{CardID: "c-1", Limit: 500},
-		WithSubject("c-1"),
-		WithExtension("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
-		WithExtension("priority", 3),
-		WithAttribute("tenant", StringAttribute("acme")),
-		WithAttribute("amount", NumberAttribute("12.5")),
+		snssqs.WithSubject("c-1"),
+		snssqs.WithExtension("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+		snssqs.WithExtension("priority", 3),
+		snssqs.WithAttribute("tenant", snssqs.StringAttribute("acme")),
+		snssqs.WithAttribute("amount", snssqs.NumberAttribute("12.5")),
 	)
 	require.NoError(t, err)
 
@@ -259,19 +91,19 @@ func TestPublishEnvelopeOnTheWire(t *testing.T) {
 	assert.Nil(t, e.dedupID, "no FIFO fields on a standard topic")
 
 	// The library's own decoder reads it back.
-	var env Envelope
+	var env snssqs.Envelope
 	require.NoError(t, json.Unmarshal([]byte(e.body), &env))
 	assert.Equal(t, pubTestStart.UTC(), env.Time)
 }
 
 func TestPublishOptionalFieldsAndOverrides(t *testing.T) {
 	f := &fakeSNS{}
-	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.NewID = func() string { return "generated" } })
+	p := newTestPublisher(t, f, func(o *snssqs.PublisherOptions) { o.NewID = func() string { return "generated" } })
 	when := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 
 	_, err := p.Publish(context.Background(), pubTopic, "t", map[string]int{"a": 1})
 	require.NoError(t, err)
-	_, err = p.Publish(context.Background(), pubTopic, "t", 1, WithEventID("ev-fixed"), WithTime(when))
+	_, err = p.Publish(context.Background(), pubTopic, "t", 1, snssqs.WithEventID("ev-fixed"), snssqs.WithTime(when))
 	require.NoError(t, err)
 
 	calls := f.snapshot()
@@ -295,17 +127,17 @@ func TestPublishRawJSONUsedAsIs(t *testing.T) {
 		require.NoError(t, err)
 	}
 	for _, c := range f.snapshot() {
-		var env Envelope
+		var env snssqs.Envelope
 		require.NoError(t, json.Unmarshal([]byte(c.entries[0].body), &env))
 		assert.Equal(t, `{"b":[1,2],"a":"x"}`, string(env.Data), "raw JSON is not re-marshaled (key order kept)")
 	}
 }
 
 func TestPublishValidationErrorsSendNothing(t *testing.T) {
-	many := func(n int) []PublishOption {
-		var opts []PublishOption
+	many := func(n int) []snssqs.PublishOption {
+		var opts []snssqs.PublishOption
 		for i := 0; i < n; i++ {
-			opts = append(opts, WithAttribute(fmt.Sprintf("a%d", i), StringAttribute("v")))
+			opts = append(opts, snssqs.WithAttribute(fmt.Sprintf("a%d", i), snssqs.StringAttribute("v")))
 		}
 		return opts
 	}
@@ -317,38 +149,38 @@ func TestPublishValidationErrorsSendNothing(t *testing.T) {
 		topic  string
 		typ    string
 		event  any
-		opts   []PublishOption
+		opts   []snssqs.PublishOption
 		target error
 	}{
-		{name: "bad ARN", topic: "arn:aws:sqs:eu-west-1:123456789012:cards", target: ErrInvalidARN},
-		{name: "queue URL as ARN", topic: "https://sqs.eu-west-1.amazonaws.com/123456789012/cards", target: ErrInvalidARN},
-		{name: "empty type", typ: "-", target: ErrInvalidEvent},
-		{name: "nil event", event: "-nil", target: ErrInvalidEvent},
-		{name: "typed nil pointer", event: (*struct{})(nil), target: ErrInvalidEvent},
-		{name: "unmarshalable event", event: make(chan int), target: ErrInvalidEvent},
-		{name: "invalid raw JSON", event: json.RawMessage(`{"a":`), target: ErrInvalidEvent},
-		{name: "invalid []byte JSON", event: []byte("hello"), target: ErrInvalidEvent},
-		{name: "MarshalJSON returns invalid JSON", event: badMarshaler{}, target: ErrInvalidEvent},
-		{name: "empty raw JSON", event: json.RawMessage{}, target: ErrInvalidEvent},
-		{name: "raw null", event: json.RawMessage(" null "), target: ErrInvalidEvent},
-		{name: "10 attributes plus ce_type", opts: many(10), target: ErrInvalidAttribute},
-		{name: "ce_type reserved", opts: []PublishOption{WithAttribute("ce_type", StringAttribute("x"))}, target: ErrInvalidAttribute},
-		{name: "AWS. prefix", opts: []PublishOption{WithAttribute("aws.x", StringAttribute("x"))}, target: ErrInvalidAttribute},
-		{name: "Amazon. prefix", opts: []PublishOption{WithAttribute("Amazon.x", StringAttribute("x"))}, target: ErrInvalidAttribute},
-		{name: "double period", opts: []PublishOption{WithAttribute("a..b", StringAttribute("x"))}, target: ErrInvalidAttribute},
-		{name: "bad data type", opts: []PublishOption{WithAttribute("a", Attribute{DataType: "Int", StringValue: "1"})}, target: ErrInvalidAttribute},
-		{name: "empty value", opts: []PublishOption{WithAttribute("a", StringAttribute(""))}, target: ErrInvalidAttribute},
-		{name: "bad number", opts: []PublishOption{WithAttribute("a", NumberAttribute("1,5"))}, target: ErrInvalidAttribute},
-		{name: "FIFO without group", topic: pubFIFOTopic, target: ErrMissingGroupID},
-		{name: "bad group on standard topic", opts: []PublishOption{WithGroupID("a b")}, target: ErrInvalidEvent},
-		{name: "dedup on standard topic", opts: []PublishOption{WithDeduplicationID("d")}, target: ErrInvalidEvent},
-		{name: "bad group id", topic: pubFIFOTopic, opts: []PublishOption{WithGroupID("a b")}, target: ErrInvalidEvent},
-		{name: "bad dedup id", topic: pubFIFOTopic, opts: []PublishOption{WithGroupID("g"), WithDeduplicationID(strings.Repeat("d", 129))}, target: ErrInvalidEvent},
-		{name: "bad extension name", opts: []PublishOption{WithExtension("traceParent", "x")}, target: ErrInvalidEvent},
-		{name: "core attribute as extension", opts: []PublishOption{WithExtension("source", "x")}, target: ErrInvalidEvent},
-		{name: "nil extension value", opts: []PublishOption{WithExtension("x", nil)}, target: ErrInvalidEvent},
-		{name: "unmarshalable extension", opts: []PublishOption{WithExtension("x", func() {})}, target: ErrInvalidEvent},
-		{name: "too large", event: strings.Repeat("x", MaxSNSMessageSize), target: ErrMessageTooLarge},
+		{name: "bad ARN", topic: "arn:aws:sqs:eu-west-1:123456789012:cards", target: snssqs.ErrInvalidARN},
+		{name: "queue URL as ARN", topic: "https://sqs.eu-west-1.amazonaws.com/123456789012/cards", target: snssqs.ErrInvalidARN},
+		{name: "empty type", typ: "-", target: snssqs.ErrInvalidEvent},
+		{name: "nil event", event: "-nil", target: snssqs.ErrInvalidEvent},
+		{name: "typed nil pointer", event: (*struct{})(nil), target: snssqs.ErrInvalidEvent},
+		{name: "unmarshalable event", event: make(chan int), target: snssqs.ErrInvalidEvent},
+		{name: "invalid raw JSON", event: json.RawMessage(`{"a":`), target: snssqs.ErrInvalidEvent},
+		{name: "invalid []byte JSON", event: []byte("hello"), target: snssqs.ErrInvalidEvent},
+		{name: "MarshalJSON returns invalid JSON", event: badMarshaler{}, target: snssqs.ErrInvalidEvent},
+		{name: "empty raw JSON", event: json.RawMessage{}, target: snssqs.ErrInvalidEvent},
+		{name: "raw null", event: json.RawMessage(" null "), target: snssqs.ErrInvalidEvent},
+		{name: "10 attributes plus ce_type", opts: many(10), target: snssqs.ErrInvalidAttribute},
+		{name: "ce_type reserved", opts: []snssqs.PublishOption{snssqs.WithAttribute("ce_type", snssqs.StringAttribute("x"))}, target: snssqs.ErrInvalidAttribute},
+		{name: "AWS. prefix", opts: []snssqs.PublishOption{snssqs.WithAttribute("aws.x", snssqs.StringAttribute("x"))}, target: snssqs.ErrInvalidAttribute},
+		{name: "Amazon. prefix", opts: []snssqs.PublishOption{snssqs.WithAttribute("Amazon.x", snssqs.StringAttribute("x"))}, target: snssqs.ErrInvalidAttribute},
+		{name: "double period", opts: []snssqs.PublishOption{snssqs.WithAttribute("a..b", snssqs.StringAttribute("x"))}, target: snssqs.ErrInvalidAttribute},
+		{name: "bad data type", opts: []snssqs.PublishOption{snssqs.WithAttribute("a", snssqs.Attribute{DataType: "Int", StringValue: "1"})}, target: snssqs.ErrInvalidAttribute},
+		{name: "empty value", opts: []snssqs.PublishOption{snssqs.WithAttribute("a", snssqs.StringAttribute(""))}, target: snssqs.ErrInvalidAttribute},
+		{name: "bad number", opts: []snssqs.PublishOption{snssqs.WithAttribute("a", snssqs.NumberAttribute("1,5"))}, target: snssqs.ErrInvalidAttribute},
+		{name: "FIFO without group", topic: pubFIFOTopic, target: snssqs.ErrMissingGroupID},
+		{name: "bad group on standard topic", opts: []snssqs.PublishOption{snssqs.WithGroupID("a b")}, target: snssqs.ErrInvalidEvent},
+		{name: "dedup on standard topic", opts: []snssqs.PublishOption{snssqs.WithDeduplicationID("d")}, target: snssqs.ErrInvalidEvent},
+		{name: "bad group id", topic: pubFIFOTopic, opts: []snssqs.PublishOption{snssqs.WithGroupID("a b")}, target: snssqs.ErrInvalidEvent},
+		{name: "bad dedup id", topic: pubFIFOTopic, opts: []snssqs.PublishOption{snssqs.WithGroupID("g"), snssqs.WithDeduplicationID(strings.Repeat("d", 129))}, target: snssqs.ErrInvalidEvent},
+		{name: "bad extension name", opts: []snssqs.PublishOption{snssqs.WithExtension("traceParent", "x")}, target: snssqs.ErrInvalidEvent},
+		{name: "core attribute as extension", opts: []snssqs.PublishOption{snssqs.WithExtension("source", "x")}, target: snssqs.ErrInvalidEvent},
+		{name: "nil extension value", opts: []snssqs.PublishOption{snssqs.WithExtension("x", nil)}, target: snssqs.ErrInvalidEvent},
+		{name: "unmarshalable extension", opts: []snssqs.PublishOption{snssqs.WithExtension("x", func() {})}, target: snssqs.ErrInvalidEvent},
+		{name: "too large", event: strings.Repeat("x", snssqs.MaxSNSMessageSize), target: snssqs.ErrMessageTooLarge},
 		{name: "canceled context", ctx: canceled, target: context.Canceled},
 	}
 	for _, c := range cases {
@@ -379,7 +211,7 @@ func TestPublishValidationErrorsSendNothing(t *testing.T) {
 			assert.Empty(t, id)
 			assert.Empty(t, f.snapshot(), "no request is sent")
 
-			res, err := p.PublishBatch(ctx, topic, []Entry{{EventType: typ, Event: event, Options: c.opts}})
+			res, err := p.PublishBatch(ctx, topic, []snssqs.Entry{{EventType: typ, Event: event, Options: c.opts}})
 			require.ErrorIs(t, err, c.target, "PublishBatch validates the same way")
 			if res != nil {
 				require.Len(t, res, 1)
@@ -393,34 +225,33 @@ func TestPublishValidationErrorsSendNothing(t *testing.T) {
 func TestPublishUnmarshalableEventKeepsJSONError(t *testing.T) {
 	p := newTestPublisher(t, &fakeSNS{})
 	_, err := p.Publish(context.Background(), pubTopic, "t", make(chan int))
-	require.ErrorIs(t, err, ErrInvalidEvent)
+	require.ErrorIs(t, err, snssqs.ErrInvalidEvent)
 	var jerr *json.UnsupportedTypeError
 	assert.ErrorAs(t, err, &jerr)
 }
 
 func TestPublishSizeBoundary(t *testing.T) {
-	for _, limit := range []int{MaxSNSMessageSize, 4096} {
+	for _, limit := range []int{snssqs.MaxSNSMessageSize, 4096} {
 		t.Run(strconv.Itoa(limit), func(t *testing.T) {
 			f := &fakeSNS{}
-			p := newTestPublisher(t, f, func(o *PublisherOptions) {
+			p := newTestPublisher(t, f, func(o *snssqs.PublisherOptions) {
 				o.MaxMessageSize = limit
 				o.Clock = clock.NewFake(pubTestStart)
 			})
-			attr := WithAttribute("tenant", StringAttribute("acme"))
-			// Find the payload length that makes the message exactly limit
-			// bytes: the size grows one byte per ASCII character.
-			m, err := prepare(context.Background(), &p.opts, topicDestination(TopicARN{Name: "cards"}), "card.created", "", publishConfigOf(&p.opts, []PublishOption{WithEventID("e"), attr}))
-			require.NoError(t, err)
-			n := limit - m.Size
+			attr := snssqs.WithAttribute("tenant", snssqs.StringAttribute("acme"))
 			publish := func(n int) error {
-				_, err := p.Publish(context.Background(), pubTopic, "card.created", strings.Repeat("x", n), WithEventID("e"), attr)
+				_, err := p.Publish(context.Background(), pubTopic, "card.created", strings.Repeat("x", n), snssqs.WithEventID("e"), attr)
 				return err
 			}
+			// Find the payload length that makes the message exactly limit
+			// bytes: the size grows one byte per ASCII character.
+			require.NoError(t, publish(0))
+			n := limit - f.snapshot()[0].size()
 
 			require.NoError(t, publish(n), "exactly at the limit is accepted")
 			calls := f.snapshot()
-			require.Len(t, calls, 1)
-			e := calls[0].entries[0]
+			require.Len(t, calls, 2)
+			e := calls[1].entries[0]
 			// Count independently, as SNS does: body + each attribute's name, type and value.
 			got := len(e.body)
 			for name, a := range e.attrs {
@@ -429,12 +260,12 @@ func TestPublishSizeBoundary(t *testing.T) {
 			assert.Equal(t, limit, got)
 			assert.Equal(t, len(e.body)+len("ce_type")+len("String")+len("card.created")+len("tenant")+len("String")+len("acme"), got)
 
-			assert.ErrorIs(t, publish(n+1), ErrMessageTooLarge, "one byte over is rejected")
+			assert.ErrorIs(t, publish(n+1), snssqs.ErrMessageTooLarge, "one byte over is rejected")
 			// Attributes count: one more attribute byte also tips it over.
-			_, err = p.Publish(context.Background(), pubTopic, "card.created", strings.Repeat("x", n), WithEventID("e"),
-				WithAttribute("tenant", StringAttribute("acme!")))
-			assert.ErrorIs(t, err, ErrMessageTooLarge, "attribute bytes count toward the limit")
-			assert.Len(t, f.snapshot(), 1, "rejected messages are not sent")
+			_, err := p.Publish(context.Background(), pubTopic, "card.created", strings.Repeat("x", n), snssqs.WithEventID("e"),
+				snssqs.WithAttribute("tenant", snssqs.StringAttribute("acme!")))
+			assert.ErrorIs(t, err, snssqs.ErrMessageTooLarge, "attribute bytes count toward the limit")
+			assert.Len(t, f.snapshot(), 2, "rejected messages are not sent")
 		})
 	}
 }
@@ -443,13 +274,13 @@ func TestPublishFIFOFields(t *testing.T) {
 	f := &fakeSNS{}
 	p := newTestPublisher(t, f)
 	ctx := context.Background()
-	_, err := p.Publish(ctx, pubFIFOTopic, "t", 1, WithGroupID("card-1"))
+	_, err := p.Publish(ctx, pubFIFOTopic, "t", 1, snssqs.WithGroupID("card-1"))
 	require.NoError(t, err)
-	_, err = p.Publish(ctx, pubFIFOTopic, "t", 2, WithGroupID("card-2"), WithDeduplicationID("dedup-2"))
+	_, err = p.Publish(ctx, pubFIFOTopic, "t", 2, snssqs.WithGroupID("card-2"), snssqs.WithDeduplicationID("dedup-2"))
 	require.NoError(t, err)
-	_, err = p.PublishBatch(ctx, pubFIFOTopic, []Entry{
-		{EventType: "t", Event: 3, Options: []PublishOption{WithGroupID("card-3")}},
-		{EventType: "t", Event: 4, Options: []PublishOption{WithGroupID("card-3"), WithEventID("ev-4")}},
+	_, err = p.PublishBatch(ctx, pubFIFOTopic, []snssqs.Entry{
+		{EventType: "t", Event: 3, Options: []snssqs.PublishOption{snssqs.WithGroupID("card-3")}},
+		{EventType: "t", Event: 4, Options: []snssqs.PublishOption{snssqs.WithGroupID("card-3"), snssqs.WithEventID("ev-4")}},
 	})
 	require.NoError(t, err)
 
@@ -470,12 +301,12 @@ func TestPublishFIFOFields(t *testing.T) {
 
 	// DefaultGroupID applies to FIFO topics only.
 	f2 := &fakeSNS{}
-	p2 := newTestPublisher(t, f2, func(o *PublisherOptions) { o.DefaultGroupID = "default" })
+	p2 := newTestPublisher(t, f2, func(o *snssqs.PublisherOptions) { o.DefaultGroupID = "default" })
 	_, err = p2.Publish(ctx, pubFIFOTopic, "t", 1)
 	require.NoError(t, err)
 	_, err = p2.Publish(ctx, pubTopic, "t", 1)
 	require.NoError(t, err)
-	_, err = p2.PublishBatch(ctx, pubTopic, []Entry{{EventType: "t", Event: 1}, {EventType: "t", Event: 2}})
+	_, err = p2.PublishBatch(ctx, pubTopic, []snssqs.Entry{{EventType: "t", Event: 1}, {EventType: "t", Event: 2}})
 	require.NoError(t, err)
 	calls = f2.snapshot()
 	require.Len(t, calls, 3)
@@ -490,9 +321,9 @@ func TestPublishFIFOFields(t *testing.T) {
 	// On a standard topic WithGroupID marks a fair-queue tenant: it is sent.
 	f3 := &fakeSNS{}
 	p3 := newTestPublisher(t, f3)
-	_, err = p3.Publish(ctx, pubTopic, "t", 1, WithGroupID("tenant-1"))
+	_, err = p3.Publish(ctx, pubTopic, "t", 1, snssqs.WithGroupID("tenant-1"))
 	require.NoError(t, err)
-	_, err = p3.PublishBatch(ctx, pubTopic, []Entry{{EventType: "t", Event: 1, Options: []PublishOption{WithGroupID("tenant-2")}}})
+	_, err = p3.PublishBatch(ctx, pubTopic, []snssqs.Entry{{EventType: "t", Event: 1, Options: []snssqs.PublishOption{snssqs.WithGroupID("tenant-2")}}})
 	require.NoError(t, err)
 	calls = f3.snapshot()
 	require.Len(t, calls, 2)
@@ -501,10 +332,10 @@ func TestPublishFIFOFields(t *testing.T) {
 	assert.Nil(t, calls[0].entries[0].dedupID)
 }
 
-func batchEntries(n int, typ string) []Entry {
-	entries := make([]Entry, n)
+func batchEntries(n int, typ string) []snssqs.Entry {
+	entries := make([]snssqs.Entry, n)
 	for i := range entries {
-		entries[i] = Entry{EventType: typ, Event: map[string]int{"i": i}, Options: []PublishOption{WithEventID(fmt.Sprintf("ev-%d", i))}}
+		entries[i] = snssqs.Entry{EventType: typ, Event: map[string]int{"i": i}, Options: []snssqs.PublishOption{snssqs.WithEventID(fmt.Sprintf("ev-%d", i))}}
 	}
 	return entries
 }
@@ -554,7 +385,7 @@ func TestPublishBatchRespectsAggregateSize(t *testing.T) {
 	require.NoError(t, err)
 	total := 0
 	for _, c := range f.snapshot() {
-		assert.LessOrEqual(t, c.size(), MaxSNSMessageSize, "a request carries at most 256 KiB")
+		assert.LessOrEqual(t, c.size(), snssqs.MaxSNSMessageSize, "a request carries at most 256 KiB")
 		assert.LessOrEqual(t, len(c.entries), 2)
 		total += len(c.entries)
 	}
@@ -579,19 +410,19 @@ func TestPublishBatchPartialFailure(t *testing.T) {
 	results, err := p.PublishBatch(context.Background(), pubTopic, entries)
 	require.Error(t, err)
 	require.Len(t, results, 6)
-	var be *BatchError
+	var be *snssqs.BatchError
 	require.ErrorAs(t, err, &be)
-	assert.ErrorIs(t, err, ErrBatchFailed)
-	assert.ErrorIs(t, err, ErrInvalidEvent, "entry errors are reachable")
+	assert.ErrorIs(t, err, snssqs.ErrBatchFailed)
+	assert.ErrorIs(t, err, snssqs.ErrInvalidEvent, "entry errors are reachable")
 	assert.Equal(t, 6, be.Total)
 
 	require.Len(t, be.Failed, 3)
 	assert.Equal(t, 1, be.Failed[0].Index)
 	assert.Equal(t, "", be.Failed[0].Code)
 	assert.True(t, be.Failed[0].SenderFault)
-	assert.ErrorIs(t, be.Failed[0].Err, ErrInvalidEvent)
-	assert.Equal(t, BatchEntryError{Index: 3, Code: "InvalidParameter", Message: "bad attribute", SenderFault: true, Err: results[3].Err}, be.Failed[1])
-	assert.Equal(t, BatchEntryError{Index: 4, Code: "InternalError", Message: "try again", SenderFault: false, Err: results[4].Err}, be.Failed[2])
+	assert.ErrorIs(t, be.Failed[0].Err, snssqs.ErrInvalidEvent)
+	assert.Equal(t, snssqs.BatchEntryError{Index: 3, Code: "InvalidParameter", Message: "bad attribute", SenderFault: true, Err: results[3].Err}, be.Failed[1])
+	assert.Equal(t, snssqs.BatchEntryError{Index: 4, Code: "InternalError", Message: "try again", SenderFault: false, Err: results[4].Err}, be.Failed[2])
 
 	var apiErr smithy.APIError
 	require.ErrorAs(t, err, &apiErr, "AWS errors are reachable through BatchError")
@@ -614,7 +445,7 @@ func TestPublishBatchWholeCallFailure(t *testing.T) {
 	}}
 	p := newTestPublisher(t, f)
 	results, err := p.PublishBatch(context.Background(), pubTopic, batchEntries(3, "t"))
-	var be *BatchError
+	var be *snssqs.BatchError
 	require.ErrorAs(t, err, &be)
 	require.Len(t, be.Failed, 3)
 	for i, fe := range be.Failed {
@@ -648,43 +479,13 @@ func TestPublishBatchEmpty(t *testing.T) {
 	assert.Empty(t, f.snapshot())
 }
 
-func TestNewPublisherOptions(t *testing.T) {
-	bad := map[string]func(*PublisherOptions){
-		"negative linger":         func(o *PublisherOptions) { o.Linger = -time.Second },
-		"negative in-flight":      func(o *PublisherOptions) { o.MaxInFlightBatches = -1 },
-		"size over SNS limit":     func(o *PublisherOptions) { o.MaxMessageSize = MaxSNSMessageSize + 1 },
-		"size too small":          func(o *PublisherOptions) { o.MaxMessageSize = 100 },
-		"negative size":           func(o *PublisherOptions) { o.MaxMessageSize = -1 },
-		"invalid default group":   func(o *PublisherOptions) { o.DefaultGroupID = "a b" },
-		"invalid source encoding": func(o *PublisherOptions) { o.Source = "\xff" },
-	}
-	for name, fn := range bad {
-		_, err := NewPublisher(&fakeSNS{}, fn)
-		assert.ErrorIs(t, err, ErrInvalidOptions, name)
-	}
-	_, err := NewPublisher(nil)
-	assert.ErrorIs(t, err, ErrInvalidOptions, "nil client")
-
-	p, err := NewPublisher(&fakeSNS{})
-	require.NoError(t, err)
-	defer p.Close()
-	assert.Equal(t, filepath.Base(os.Args[0]), p.opts.Source)
-	assert.Equal(t, MaxSNSMessageSize, p.opts.MaxMessageSize)
-	assert.Equal(t, 8, p.opts.MaxInFlightBatches)
-	assert.Zero(t, p.opts.Linger)
-	assert.NotNil(t, p.opts.Logger)
-	assert.NotNil(t, p.opts.Clock)
-	_, err = uuid.Parse(p.opts.NewID())
-	assert.NoError(t, err, "ids default to UUIDs")
-}
-
 func TestPublishLogging(t *testing.T) {
 	logger, hook := logtest.NewNullLogger()
 	logger.SetLevel(logrus.DebugLevel)
 	f := &fakeSNS{}
-	p := newTestPublisher(t, f, func(o *PublisherOptions) { o.Logger = logger })
+	p := newTestPublisher(t, f, func(o *snssqs.PublisherOptions) { o.Logger = logger })
 
-	_, err := p.Publish(context.Background(), pubTopic, "card.created", map[string]string{"secret": "body"}, WithEventID("ev-1"))
+	_, err := p.Publish(context.Background(), pubTopic, "card.created", map[string]string{"secret": "body"}, snssqs.WithEventID("ev-1"))
 	require.NoError(t, err)
 	e := hook.LastEntry()
 	require.NotNil(t, e)
@@ -757,11 +558,11 @@ func TestPublisherAgainstRealSNS(t *testing.T) {
 				Endpoint: aws.String(qa.Attributes[string(sqstypes.QueueAttributeNameQueueArn)])})
 			require.NoError(t, err)
 
-			p, err := NewPublisher(snsClient, func(o *PublisherOptions) { o.DefaultGroupID = "g" })
+			p, err := snssqs.NewPublisher(snsClient, func(o *snssqs.PublisherOptions) { o.DefaultGroupID = "g" })
 			require.NoError(t, err)
 			defer p.Close()
 			arn := aws.ToString(topic.TopicArn)
-			_, err = p.Publish(ctx, arn, "card.created", map[string]int{"n": 0}, WithAttribute("tenant", StringAttribute("acme")))
+			_, err = p.Publish(ctx, arn, "card.created", map[string]int{"n": 0}, snssqs.WithAttribute("tenant", snssqs.StringAttribute("acme")))
 			require.NoError(t, err)
 			results, err := p.PublishBatch(ctx, arn, batchEntries(12, "card.updated"))
 			require.NoError(t, err)
@@ -769,14 +570,14 @@ func TestPublisherAgainstRealSNS(t *testing.T) {
 				assert.NotEmpty(t, r.MessageID)
 			}
 
-			var got []*Message
+			var got []*snssqs.Message
 			for len(got) < 13 && ctx.Err() == nil {
 				out, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: queue.QueueUrl,
 					MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"},
 					MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
 				require.NoError(t, err)
 				for _, sm := range out.Messages {
-					m, err := decodeSQSMessage(aws.ToString(queue.QueueUrl), sm, nil)
+					m, err := snssqs.DecodeSQSMessage(aws.ToString(queue.QueueUrl), sm)
 					require.NoError(t, err)
 					got = append(got, m)
 					_, err = sqsClient.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: queue.QueueUrl, ReceiptHandle: sm.ReceiptHandle})
@@ -789,7 +590,7 @@ func TestPublisherAgainstRealSNS(t *testing.T) {
 			for _, m := range got {
 				assert.True(t, m.IsEnvelope)
 				assert.Equal(t, arn, m.TopicARN)
-				assert.Equal(t, m.Type, m.Attributes[EventTypeAttribute].StringValue, "ce_type arrives with the message")
+				assert.Equal(t, m.Type, m.Attributes[snssqs.EventTypeAttribute].StringValue, "ce_type arrives with the message")
 				byType[m.Type]++
 				if m.Type == "card.updated" {
 					var ev struct{ I int }
@@ -819,7 +620,7 @@ func TestPublisherCloseIsBoundedByDrainTimeout(t *testing.T) {
 			<-ctx.Done() // an endpoint that never answers
 			return ctx.Err()
 		}}
-		p, err := NewPublisher(stuck, func(o *PublisherOptions) { o.DrainTimeout = 5 * time.Second })
+		p, err := snssqs.NewPublisher(stuck, func(o *snssqs.PublisherOptions) { o.DrainTimeout = 5 * time.Second })
 		require.NoError(t, err)
 		published := make(chan error, 1)
 		go func() {
@@ -843,7 +644,7 @@ func TestPublisherCloseWithNegativeDrainTimeoutWaitsForNothing(t *testing.T) {
 			<-ctx.Done()
 			return ctx.Err()
 		}}
-		p, err := NewPublisher(stuck, func(o *PublisherOptions) { o.DrainTimeout = -1 })
+		p, err := snssqs.NewPublisher(stuck, func(o *snssqs.PublisherOptions) { o.DrainTimeout = -1 })
 		require.NoError(t, err)
 		published := make(chan error, 1)
 		go func() {

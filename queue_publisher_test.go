@@ -1,4 +1,4 @@
-package snssqs
+package snssqs_test
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/snssqs/snssqs"
 )
 
 const (
@@ -67,9 +69,9 @@ func (f *fakeSQSSend) SendMessageBatch(ctx context.Context, in *sqs.SendMessageB
 	return out, nil
 }
 
-func newTestQueuePublisher(t *testing.T, f *fakeSQSSend, optFns ...func(*PublisherOptions)) *QueuePublisher {
+func newTestQueuePublisher(t *testing.T, f *fakeSQSSend, optFns ...func(*snssqs.PublisherOptions)) *snssqs.QueuePublisher {
 	t.Helper()
-	p, err := NewQueuePublisher(f, optFns...)
+	p, err := snssqs.NewQueuePublisher(f, optFns...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close() })
 	return p
@@ -77,20 +79,20 @@ func newTestQueuePublisher(t *testing.T, f *fakeSQSSend, optFns ...func(*Publish
 
 func TestQueuePublisherSendsEnvelopeWithSendMessage(t *testing.T) {
 	f := &fakeSQSSend{}
-	p := newTestQueuePublisher(t, f, func(o *PublisherOptions) { o.Source = "billing" })
-	id, err := p.Send(context.Background(), sendQueue, "invoice.due", map[string]int{"amount": 3}, WithAttribute("tenant", StringAttribute("acme")))
+	p := newTestQueuePublisher(t, f, func(o *snssqs.PublisherOptions) { o.Source = "billing" })
+	id, err := p.Send(context.Background(), sendQueue, "invoice.due", map[string]int{"amount": 3}, snssqs.WithAttribute("tenant", snssqs.StringAttribute("acme")))
 	require.NoError(t, err)
 	assert.Equal(t, "m1", id)
 	require.Len(t, f.single, 1, "a lone send goes out at once, alone")
 	in := f.single[0]
 	assert.Equal(t, sendQueue, aws.ToString(in.QueueUrl))
-	assert.Equal(t, "invoice.due", aws.ToString(in.MessageAttributes[EventTypeAttribute].StringValue))
+	assert.Equal(t, "invoice.due", aws.ToString(in.MessageAttributes[snssqs.EventTypeAttribute].StringValue))
 	assert.Equal(t, "acme", aws.ToString(in.MessageAttributes["tenant"].StringValue))
 	assert.Nil(t, in.MessageGroupId)
 	assert.Zero(t, in.DelaySeconds, "the queue's own delay")
 
 	// The body is the envelope a Subscriber decodes as raw delivery.
-	msg, err := DecodeSQSMessage(sendQueue, types.Message{MessageId: aws.String("m1"), Body: in.MessageBody, MessageAttributes: in.MessageAttributes})
+	msg, err := snssqs.DecodeSQSMessage(sendQueue, types.Message{MessageId: aws.String("m1"), Body: in.MessageBody, MessageAttributes: in.MessageAttributes})
 	require.NoError(t, err)
 	assert.Equal(t, "invoice.due", msg.Type)
 	assert.Equal(t, "billing", msg.Source)
@@ -128,29 +130,29 @@ func TestQueuePublisherFIFOAndDelayRules(t *testing.T) {
 	ctx := context.Background()
 
 	_, err := p.Send(ctx, sendFIFOQueue, "job", 1)
-	assert.ErrorIs(t, err, ErrMissingGroupID)
-	_, err = p.Send(ctx, sendFIFOQueue, "job", 1, WithGroupID("g"), WithDelay(time.Second))
-	assert.ErrorIs(t, err, ErrInvalidEvent, "FIFO queues take a delay per queue only")
-	_, err = p.Send(ctx, sendFIFOQueue, "job", 1, WithGroupID("g"), WithEventID("e-1"))
+	assert.ErrorIs(t, err, snssqs.ErrMissingGroupID)
+	_, err = p.Send(ctx, sendFIFOQueue, "job", 1, snssqs.WithGroupID("g"), snssqs.WithDelay(time.Second))
+	assert.ErrorIs(t, err, snssqs.ErrInvalidEvent, "FIFO queues take a delay per queue only")
+	_, err = p.Send(ctx, sendFIFOQueue, "job", 1, snssqs.WithGroupID("g"), snssqs.WithEventID("e-1"))
 	require.NoError(t, err)
 	in := f.single[0]
 	assert.Equal(t, "g", aws.ToString(in.MessageGroupId))
 	assert.Equal(t, "e-1", aws.ToString(in.MessageDeduplicationId), "the deduplication id defaults to the envelope id")
 
-	_, err = p.Send(ctx, sendQueue, "job", 1, WithDelay(1500*time.Millisecond))
+	_, err = p.Send(ctx, sendQueue, "job", 1, snssqs.WithDelay(1500*time.Millisecond))
 	require.NoError(t, err)
 	assert.Equal(t, int32(2), f.single[1].DelaySeconds, "rounded up to whole seconds")
-	_, err = p.Send(ctx, sendQueue, "job", 1, WithDelay(16*time.Minute))
-	assert.ErrorIs(t, err, ErrInvalidEvent)
-	_, err = p.Send(ctx, sendQueue, "job", 1, WithDeduplicationID("d"))
-	assert.ErrorIs(t, err, ErrInvalidEvent, "a standard queue takes no deduplication id")
+	_, err = p.Send(ctx, sendQueue, "job", 1, snssqs.WithDelay(16*time.Minute))
+	assert.ErrorIs(t, err, snssqs.ErrInvalidEvent)
+	_, err = p.Send(ctx, sendQueue, "job", 1, snssqs.WithDeduplicationID("d"))
+	assert.ErrorIs(t, err, snssqs.ErrInvalidEvent, "a standard queue takes no deduplication id")
 
 	// A Publisher rejects a delay: SNS has none per message.
-	pub, err := NewPublisher(&fakeSNS{})
+	pub, err := snssqs.NewPublisher(&fakeSNS{})
 	require.NoError(t, err)
 	defer pub.Close()
-	_, err = pub.Publish(ctx, "arn:aws:sns:eu-west-1:123456789012:cards", "card.created", 1, WithDelay(time.Second))
-	assert.ErrorIs(t, err, ErrInvalidEvent)
+	_, err = pub.Publish(ctx, "arn:aws:sns:eu-west-1:123456789012:cards", "card.created", 1, snssqs.WithDelay(time.Second))
+	assert.ErrorIs(t, err, snssqs.ErrInvalidEvent)
 }
 
 func TestQueuePublisherRejectsBadQueueURLs(t *testing.T) {
@@ -160,12 +162,14 @@ func TestQueuePublisherRejectsBadQueueURLs(t *testing.T) {
 		"https://host/1/" + strings.Repeat("q", 81), "https://host/1/.fifo", "https://host/1/jobs?x=1",
 	} {
 		_, err := p.Send(context.Background(), u, "job", 1)
-		assert.ErrorIs(t, err, ErrInvalidQueueURL, "%q", u)
+		assert.ErrorIs(t, err, snssqs.ErrInvalidQueueURL, "%q", u)
 	}
-	for _, u := range []string{sendQueue, sendFIFOQueue, "http://127.0.0.1:4566/000000000000/jobs", "http://sqs.us-east-1.localhost.localstack.cloud:4566/000000000000/jobs"} {
-		_, err := parseQueueURL(u)
+	for _, u := range []string{sendQueue, "http://127.0.0.1:4566/000000000000/jobs", "http://sqs.us-east-1.localhost.localstack.cloud:4566/000000000000/jobs"} {
+		_, err := p.Send(context.Background(), u, "job", 1)
 		assert.NoError(t, err, "%q", u)
 	}
+	_, err := p.Send(context.Background(), sendFIFOQueue, "job", 1, snssqs.WithGroupID("g"))
+	assert.NoError(t, err)
 }
 
 func TestQueuePublisherSizeLimitIsSQSs(t *testing.T) {
@@ -174,36 +178,36 @@ func TestQueuePublisherSizeLimitIsSQSs(t *testing.T) {
 	ctx := context.Background()
 	_, err := p.Send(ctx, sendQueue, "big", strings.Repeat("x", 300<<10))
 	require.NoError(t, err, "300 KiB is over SNS's limit, within SQS's")
-	_, err = p.Send(ctx, sendQueue, "big", strings.Repeat("x", MaxSQSMessageSize))
-	assert.ErrorIs(t, err, ErrMessageTooLarge)
+	_, err = p.Send(ctx, sendQueue, "big", strings.Repeat("x", snssqs.MaxSQSMessageSize))
+	assert.ErrorIs(t, err, snssqs.ErrMessageTooLarge)
 
-	_, err = NewQueuePublisher(f, func(o *PublisherOptions) { o.MaxMessageSize = MaxSQSMessageSize + 1 })
-	assert.ErrorIs(t, err, ErrInvalidOptions)
-	_, err = NewPublisher(&fakeSNS{}, func(o *PublisherOptions) { o.MaxMessageSize = MaxSNSMessageSize + 1 })
-	assert.ErrorIs(t, err, ErrInvalidOptions)
-	_, err = NewQueuePublisher(nil)
-	assert.ErrorIs(t, err, ErrInvalidOptions)
+	_, err = snssqs.NewQueuePublisher(f, func(o *snssqs.PublisherOptions) { o.MaxMessageSize = snssqs.MaxSQSMessageSize + 1 })
+	assert.ErrorIs(t, err, snssqs.ErrInvalidOptions)
+	_, err = snssqs.NewPublisher(&fakeSNS{}, func(o *snssqs.PublisherOptions) { o.MaxMessageSize = snssqs.MaxSNSMessageSize + 1 })
+	assert.ErrorIs(t, err, snssqs.ErrInvalidOptions)
+	_, err = snssqs.NewQueuePublisher(nil)
+	assert.ErrorIs(t, err, snssqs.ErrInvalidOptions)
 }
 
 func TestQueuePublisherSendBatchReportsEntryFailures(t *testing.T) {
 	f := &fakeSQSSend{failBody: `"bad"`}
 	p := newTestQueuePublisher(t, f)
-	results, err := p.SendBatch(context.Background(), sendQueue, []Entry{
+	results, err := p.SendBatch(context.Background(), sendQueue, []snssqs.Entry{
 		{EventType: "job", Event: "ok"}, {EventType: "job", Event: "bad"}, {EventType: "", Event: 1},
 	})
 	require.Len(t, results, 3)
 	assert.Equal(t, "b-0", results[0].MessageID)
-	var be *BatchError
+	var be *snssqs.BatchError
 	require.ErrorAs(t, err, &be)
-	assert.ErrorIs(t, err, ErrBatchFailed)
+	assert.ErrorIs(t, err, snssqs.ErrBatchFailed)
 	require.Len(t, be.Failed, 2)
 	var apiErr smithy.APIError
 	require.True(t, errors.As(results[1].Err, &apiErr), "the SQS entry error stays reachable")
 	assert.Equal(t, "InvalidMessageContents", apiErr.ErrorCode())
-	assert.ErrorIs(t, results[2].Err, ErrInvalidEvent, "an invalid entry is not sent")
+	assert.ErrorIs(t, results[2].Err, snssqs.ErrInvalidEvent, "an invalid entry is not sent")
 
 	require.NoError(t, p.Close())
 	require.NoError(t, p.Close(), "Close is safe to call twice")
 	_, err = p.Send(context.Background(), sendQueue, "job", 1)
-	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, err, snssqs.ErrClosed)
 }

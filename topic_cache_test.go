@@ -11,10 +11,10 @@ import (
 
 func TestTopicCache(t *testing.T) {
 	var c topicCache
-	want, err := ParseTopicARN(pubTopic)
+	want, err := ParseTopicARN(benchPubTopic)
 	require.NoError(t, err)
 	for range 2 { // parsed, then from the cache
-		got, err := c.parse(pubTopic)
+		got, err := c.parse(benchPubTopic)
 		require.NoError(t, err)
 		assert.Equal(t, want, got)
 	}
