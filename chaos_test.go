@@ -462,19 +462,70 @@ func chaosSeqOf(body string) (chaosEvent, error) {
 }
 
 func TestChaosNothingIsLost(t *testing.T) {
-	n := chaosSize(t)
-	seed := chaosSeed(t)
-	start := time.Now()
-	baseline := runtime.NumGoroutine()
+	r := newChaosRun(t)
+	r.sampleHeap()
+	r.startChurn()
+	r.publishAll()
+	status := r.awaitComplete(3 * time.Minute)
+	r.stop()
+	if status != "" {
+		chaosExplainIncomplete(t, r.srv, r.queues, r.n, r.pubOK)
+	}
+	require.Equal(t, "", status, "chaos: processing did not complete within 3 minutes")
+	require.NoError(t, r.srv.SetFaults(snssqstest.Faults{})) // verify without faults
+	r.injected = r.srv.InjectedFaults()
+	r.verifyDelivered()
+	r.verifyPublishes()
+	r.verifyResources()
+	r.report()
+}
 
+// chaosRun is one run of TestChaosNothingIsLost: an emulator injecting
+// faults, a topic with two queues, churning subscribers on each, and n
+// events published; then what happened.
+type chaosRun struct {
+	t        *testing.T
+	n        int
+	seed     uint64
+	start    time.Time
+	baseline int // goroutines before the run
+
+	srv          *snssqstest.Server
+	clients      *emulatorClients
+	watch        *emulatorClients // fault-free, retrying: watches the queues
+	topicARN     string
+	queues       []*chaosQueue
+	subs         []*chaosSubscribers
+	stopChurn    chan struct{}
+	churners     sync.WaitGroup
+	pub          *snssqs.Publisher
+	peakHeap     atomic.Uint64
+	stopSampling chan struct{}
+	sampled      chan struct{}
+	bgErrors     atomic.Int64
+
+	pubOK                      []bool
+	pubErrs                    []error
+	publishDone, processDone   time.Duration
+	injected                   map[string]int64
+	lost, duplicates, dlqTotal int
+	handledCounts              []int
+	leaked                     int
+}
+
+// newChaosRun provisions the topic and queues and arms the faults.
+func newChaosRun(t *testing.T) *chaosRun {
+	r := &chaosRun{t: t, n: chaosSize(t), seed: chaosSeed(t), start: time.Now(), baseline: runtime.NumGoroutine()}
 	srv, err := snssqstest.NewServer()
 	require.NoError(t, err)
 	t.Cleanup(srv.Close)
-	clients := newEmulatorClients(srv, nil)
-	t.Cleanup(clients.Close)
-	ctx := context.Background()
+	r.srv = srv
+	r.clients = newEmulatorClients(srv, nil)
+	t.Cleanup(r.clients.Close)
+	r.watch = newEmulatorClients(srv, func() aws.Retryer { return retry.AddWithMaxAttempts(chaosRetryer(), 10) })
+	t.Cleanup(r.watch.Close)
 
-	topo, err := provision.Apply(ctx, clients.SNS, clients.SQS, provision.TopologySpec{
+	topo, err := provision.Apply(context.Background(), r.clients.SNS, r.clients.SQS, provision.TopologySpec{
 		TopicName: "chaos",
 		Queues: []provision.QueueSpec{
 			{Name: "chaos-q1", DeadLetterQueue: true, MaxReceiveCount: chaosMaxReceives},
@@ -482,11 +533,11 @@ func TestChaosNothingIsLost(t *testing.T) {
 		},
 	})
 	require.NoError(t, err)
-	queues := []*chaosQueue{}
+	r.topicARN = topo.TopicARN
 	for _, name := range []string{"chaos-q1", "chaos-q2"} {
 		pq := topo.Queues[name]
 		require.NotEmpty(t, pq.DeadLetterURL)
-		queues = append(queues, &chaosQueue{name: name, url: pq.URL, dlqURL: pq.DeadLetterURL, handled: make(map[int]int), calls: make(map[int][]string)})
+		r.queues = append(r.queues, &chaosQueue{name: name, url: pq.URL, dlqURL: pq.DeadLetterURL, handled: make(map[int]int), calls: make(map[int][]string)})
 	}
 
 	everything := snssqstest.FaultRule{
@@ -498,53 +549,58 @@ func TestChaosNothingIsLost(t *testing.T) {
 	}
 	receive := everything
 	receive.ShortVisibilityRate = 0.02
-	require.NoError(t, srv.SetFaults(snssqstest.Faults{Seed: seed, Rules: map[string]snssqstest.FaultRule{
+	require.NoError(t, srv.SetFaults(snssqstest.Faults{Seed: r.seed, Rules: map[string]snssqstest.FaultRule{
 		"*": everything, "sqs:ReceiveMessage": receive,
 	}}))
+	return r
+}
 
-	// Memory: sample the heap while the test runs.
-	var peakHeap atomic.Uint64
-	stopSampling := make(chan struct{})
-	sampled := make(chan struct{})
+// sampleHeap records the peak heap in use until stop.
+func (r *chaosRun) sampleHeap() {
+	r.stopSampling, r.sampled = make(chan struct{}), make(chan struct{})
 	go func() {
-		defer close(sampled)
+		defer close(r.sampled)
 		tick := time.NewTicker(250 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peakHeap.Load() {
-				peakHeap.Store(ms.HeapInuse)
+			if ms.HeapInuse > r.peakHeap.Load() {
+				r.peakHeap.Store(ms.HeapInuse)
 			}
 			select {
-			case <-stopSampling:
+			case <-r.stopSampling:
 				return
 			case <-tick.C:
 			}
 		}
 	}()
+}
 
-	// Subscribers, churning.
-	var backgroundErrors atomic.Int64
-	onError := func(error) { backgroundErrors.Add(1) }
-	rnd := newLockedRand(seed)
-	stopChurn := make(chan struct{})
-	var churners sync.WaitGroup
-	subs := make([]*chaosSubscribers, len(queues))
-	for i, q := range queues {
-		subs[i] = &chaosSubscribers{t: t, client: clients.SQS, q: q, rnd: rnd, onError: onError}
-		churners.Add(1)
+// startChurn starts each queue's churning subscribers.
+func (r *chaosRun) startChurn() {
+	onError := func(error) { r.bgErrors.Add(1) }
+	rnd := newLockedRand(r.seed)
+	r.stopChurn = make(chan struct{})
+	r.subs = make([]*chaosSubscribers, len(r.queues))
+	for i, q := range r.queues {
+		r.subs[i] = &chaosSubscribers{t: r.t, client: r.clients.SQS, q: q, rnd: rnd, onError: onError}
+		r.churners.Add(1)
 		go func() {
-			defer churners.Done()
-			subs[i].churn(stopChurn)
+			defer r.churners.Done()
+			r.subs[i].churn(r.stopChurn)
 		}()
 	}
+}
 
-	// Publish.
-	pub, err := snssqs.NewPublisher(clients.SNS, func(o *snssqs.PublisherOptions) { o.Source = "chaos" })
+// publishAll publishes the n events from chaosPublishers goroutines and
+// records each Publish's outcome.
+func (r *chaosRun) publishAll() {
+	t := r.t
+	pub, err := snssqs.NewPublisher(r.clients.SNS, func(o *snssqs.PublisherOptions) { o.Source = "chaos" })
 	require.NoError(t, err)
-	pubOK := make([]bool, n)
-	pubErrs := make([]error, n)
+	r.pub = pub
+	r.pubOK, r.pubErrs = make([]bool, r.n), make([]error, r.n)
 	next := atomic.Int64{}
 	var publishers sync.WaitGroup
 	for range chaosPublishers {
@@ -553,14 +609,14 @@ func TestChaosNothingIsLost(t *testing.T) {
 			defer publishers.Done()
 			for {
 				seq := int(next.Add(1) - 1)
-				if seq >= n {
+				if seq >= r.n {
 					return
 				}
 				ev := chaosEvent{Seq: seq, Poison: seq%chaosPoisonEvery == chaosPoisonAt}
-				pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				_, err := pub.Publish(pctx, topo.TopicARN, chaosEventType, ev)
+				pctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				_, err := pub.Publish(pctx, r.topicARN, chaosEventType, ev)
 				cancel()
-				pubOK[seq], pubErrs[seq] = err == nil, err
+				r.pubOK[seq], r.pubErrs[seq] = err == nil, err
 			}
 		}()
 	}
@@ -571,29 +627,19 @@ func TestChaosNothingIsLost(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("chaos: Publish calls did not all return")
 	}
-	publishDone := time.Since(start)
-	okCount, failCount := 0, 0
-	failCodes := map[string]int{}
-	for seq := range n {
-		if pubOK[seq] {
-			okCount++
-			continue
-		}
-		failCount++
-		failCodes[errorKind(pubErrs[seq])]++
-	}
+	r.publishDone = time.Since(r.start)
+}
 
-	// Wait until every successfully published event was handled on every
-	// queue and both queues are empty (poison events moved to the DLQs).
-	// A fault-free client watches the queues.
-	watch := newEmulatorClients(srv, func() aws.Retryer { return retry.AddWithMaxAttempts(chaosRetryer(), 10) })
-	defer watch.Close()
+// awaitComplete waits, up to limit, until every successfully published
+// event was handled on every queue and both queues are empty (poison events
+// moved to the DLQs); it returns what is still missing, or "".
+func (r *chaosRun) awaitComplete(limit time.Duration) string {
 	complete := func() (bool, string) {
-		for _, q := range queues {
+		for _, q := range r.queues {
 			q.mu.Lock()
 			missing := 0
-			for seq := range n {
-				if pubOK[seq] && seq%chaosPoisonEvery != chaosPoisonAt && q.handled[seq] == 0 {
+			for seq := range r.n {
+				if r.pubOK[seq] && seq%chaosPoisonEvery != chaosPoisonAt && q.handled[seq] == 0 {
 					missing++
 				}
 			}
@@ -601,7 +647,7 @@ func TestChaosNothingIsLost(t *testing.T) {
 			if missing > 0 {
 				return false, fmt.Sprintf("%s: %d events not handled yet", q.name, missing)
 			}
-			depth, err := queueDepth(ctx, watch.SQS, q.url)
+			depth, err := queueDepth(context.Background(), r.watch.SQS, q.url)
 			if err != nil {
 				return false, err.Error()
 			}
@@ -611,55 +657,53 @@ func TestChaosNothingIsLost(t *testing.T) {
 		}
 		return true, ""
 	}
-	deadline := time.After(3 * time.Minute)
+	deadline := time.After(limit)
 	tick := time.NewTicker(100 * time.Millisecond)
-	var status string
-wait:
+	defer tick.Stop()
+	defer func() { r.processDone = time.Since(r.start) }()
 	for {
-		var done bool
-		if done, status = complete(); done {
-			break
+		done, status := complete()
+		if done {
+			return ""
 		}
 		select {
 		case <-tick.C:
 		case <-deadline:
-			break wait
+			return status
 		}
 	}
-	tick.Stop()
-	processDone := time.Since(start)
+}
 
-	close(stopChurn)
-	churners.Wait()
-	for _, c := range subs {
+// stop ends the churn, the subscribers, the publisher and the sampling.
+func (r *chaosRun) stop() {
+	close(r.stopChurn)
+	r.churners.Wait()
+	for _, c := range r.subs {
 		c.shutdownAll()
 	}
-	shutdownCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	require.NoError(t, pub.Shutdown(shutdownCtx))
-	cancel()
-	close(stopSampling)
-	<-sampled
-	if status != "" {
-		chaosExplainIncomplete(t, srv, queues, n, pubOK)
-	}
-	require.Equal(t, "", status, "chaos: processing did not complete within 3 minutes")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(r.t, r.pub.Shutdown(shutdownCtx))
+	close(r.stopSampling)
+	<-r.sampled
+}
 
-	// Verify without faults.
-	require.NoError(t, srv.SetFaults(snssqstest.Faults{}))
-	injected := srv.InjectedFaults()
-	lost, duplicates, dlqTotal := 0, 0, 0
-	handledCounts := make([]int, len(queues))
-	for i, q := range queues {
-		for seq := range n {
+// verifyDelivered checks that every published good event was handled and
+// every published poison event is in its queue's DLQ, and counts duplicates.
+func (r *chaosRun) verifyDelivered() {
+	t, ctx := r.t, context.Background()
+	r.handledCounts = make([]int, len(r.queues))
+	for i, q := range r.queues {
+		for seq := range r.n {
 			if seq%chaosPoisonEvery == chaosPoisonAt {
 				continue
 			}
 			c := q.handled[seq]
 			if c > 0 {
-				handledCounts[i]++
-				duplicates += c - 1
-			} else if pubOK[seq] {
-				lost++
+				r.handledCounts[i]++
+				r.duplicates += c - 1
+			} else if r.pubOK[seq] {
+				r.lost++
 				t.Errorf("%s: event %d was published but never handled", q.name, seq)
 			}
 		}
@@ -670,8 +714,8 @@ wait:
 		// where the events ended; the drain's count is logged when it
 		// differs, to keep that visible.
 		inDLQ := map[int]bool{}
-		stored := dlqBodies(srv, q.dlqURL)
-		if drained := drainQueue(ctx, t, watch.SQS, q.dlqURL); len(drained) != len(stored) {
+		stored := dlqBodies(r.srv, q.dlqURL)
+		if drained := drainQueue(ctx, t, r.watch.SQS, q.dlqURL); len(drained) != len(stored) {
 			t.Logf("chaos: %s: a drain of its DLQ by ReceiveMessage returned %d messages, the DLQ holds %d", q.name, len(drained), len(stored))
 		}
 		for _, body := range stored {
@@ -679,64 +723,88 @@ wait:
 			require.NoError(t, err, "%s DLQ: undecodable body %q", q.name, body)
 			if !assert.True(t, ev.Poison, "%s DLQ holds good event %d", q.name, ev.Seq) {
 				t.Logf("chaos: %s: handler calls of event %d: %q", q.name, ev.Seq, q.callsOf(ev.Seq))
-				chaosLocate(t, srv, ev.Seq)
+				chaosLocate(t, r.srv, ev.Seq)
 			}
 			inDLQ[ev.Seq] = true
-			dlqTotal++
+			r.dlqTotal++
 		}
-		for seq := chaosPoisonAt; seq < n; seq += chaosPoisonEvery {
-			if pubOK[seq] && !inDLQ[seq] {
-				lost++
+		for seq := chaosPoisonAt; seq < r.n; seq += chaosPoisonEvery {
+			if r.pubOK[seq] && !inDLQ[seq] {
+				r.lost++
 				t.Errorf("%s: poison event %d was published but is not in the DLQ", q.name, seq)
-				chaosLocate(t, srv, seq)
+				chaosLocate(t, r.srv, seq)
 			}
 		}
-		depth, err := queueDepth(ctx, watch.SQS, q.url)
+		depth, err := queueDepth(ctx, r.watch.SQS, q.url)
 		require.NoError(t, err)
 		assert.Zero(t, depth, "%s must be empty", q.name)
 	}
+}
 
-	// Every Publish returned; failures reached their callers as errors.
-	assert.Equal(t, n, okCount+failCount)
-	for seq := range n {
-		if !pubOK[seq] {
-			require.Error(t, pubErrs[seq])
+// verifyPublishes checks that every Publish returned and that failures
+// reached their callers as errors.
+func (r *chaosRun) verifyPublishes() {
+	t := r.t
+	failCount := 0
+	for seq := range r.n {
+		if !r.pubOK[seq] {
+			failCount++
+			require.Error(t, r.pubErrs[seq])
 		}
 	}
-	if injected["sns:PublishBatch/error:Throttled"]+injected["sns:Publish/error:Throttled"] > 0 {
+	if r.injected["sns:PublishBatch/error:Throttled"]+r.injected["sns:Publish/error:Throttled"] > 0 {
 		assert.Positive(t, failCount, "SNS Throttled is not retried by the SDK: it must reach Publish callers")
 	}
-	for _, c := range subs {
+	for _, c := range r.subs {
 		assert.Empty(t, c.runErrs, "Run returned errors")
 	}
+}
 
-	// Goroutines and memory.
-	srv.Close()
-	clients.Close()
-	watch.Close()
-	leaked, dump := waitForGoroutines(baseline, 10*time.Second)
+// verifyResources checks that no goroutine is left and the heap stayed
+// bounded.
+func (r *chaosRun) verifyResources() {
+	t := r.t
+	r.srv.Close()
+	r.clients.Close()
+	r.watch.Close()
+	leaked, dump := waitForGoroutines(r.baseline, 10*time.Second)
+	r.leaked = leaked
 	assert.Zero(t, leaked, "goroutines left behind:\n%s", dump)
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
-	assert.Less(t, peakHeap.Load(), uint64(chaosHeapBound), "peak heap in use")
+	assert.Less(t, r.peakHeap.Load(), uint64(chaosHeapBound), "peak heap in use")
 	assert.Less(t, ms.HeapInuse, uint64(chaosHeapBound/4), "heap in use after the run")
+}
 
+// report logs the run's figures.
+func (r *chaosRun) report() {
+	okCount, failCount := 0, 0
+	failCodes := map[string]int{}
+	for seq := range r.n {
+		if r.pubOK[seq] {
+			okCount++
+			continue
+		}
+		failCount++
+		failCodes[errorKind(r.pubErrs[seq])]++
+	}
 	var injectedTotal int64
 	kinds := map[string]int64{}
-	for k, v := range injected {
+	for k, v := range r.injected {
 		injectedTotal += v
 		kinds[k[len(opOf(k))+1:]] += v
 	}
-	t.Logf("chaos: published=%d handled_q1=%d handled_q2=%d lost=%d duplicates=%d dlq=%d leaked_goroutines=%d "+
+	qs, subs := r.queues, r.subs
+	r.t.Logf("chaos: published=%d handled_q1=%d handled_q2=%d lost=%d duplicates=%d dlq=%d leaked_goroutines=%d "+
 		"publish_failed=%d publish_failures=%v poison=%d injected_faults=%d %v deliveries=%d/%d handler_failures=%d panics=%d slow=%d "+
 		"subscribers_replaced=%d background_errors=%d peak_heap_mib=%d requests=%d seed=%d race=%v publish_s=%.1f total_s=%.1f",
-		okCount, handledCounts[0], handledCounts[1], lost, duplicates, dlqTotal, leaked,
-		failCount, failCodes, (n+chaosPoisonEvery-1-chaosPoisonAt)/chaosPoisonEvery, injectedTotal, sortedCounts(kinds),
-		queues[0].deliveries, queues[1].deliveries, queues[0].failed+queues[1].failed,
-		queues[0].panicked+queues[1].panicked, queues[0].slow+queues[1].slow,
-		subs[0].replaced+subs[1].replaced, backgroundErrors.Load(), peakHeap.Load()>>20, srv.TotalRequests(), seed, raceEnabled(),
-		publishDone.Seconds(), processDone.Seconds())
+		okCount, r.handledCounts[0], r.handledCounts[1], r.lost, r.duplicates, r.dlqTotal, r.leaked,
+		failCount, failCodes, (r.n+chaosPoisonEvery-1-chaosPoisonAt)/chaosPoisonEvery, injectedTotal, sortedCounts(kinds),
+		qs[0].deliveries, qs[1].deliveries, qs[0].failed+qs[1].failed,
+		qs[0].panicked+qs[1].panicked, qs[0].slow+qs[1].slow,
+		subs[0].replaced+subs[1].replaced, r.bgErrors.Load(), r.peakHeap.Load()>>20, r.srv.TotalRequests(), r.seed, raceEnabled(),
+		r.publishDone.Seconds(), r.processDone.Seconds())
 }
 
 // chaosExplainIncomplete logs, for each queue, the published good events

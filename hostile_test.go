@@ -71,12 +71,14 @@ type hostileCase struct {
 
 // hostileRig is the two subscribers on the three queues.
 type hostileRig struct {
-	queues  [3]provision.Queue
-	hookR   *logtest.Hook // subscriber with PolicyRetry (qFallback, qStrict)
-	hookD   *logtest.Hook // subscriber with PolicyDelete (qDelete)
-	mu      sync.Mutex
-	handled map[string]hostileOutcome // sqs message id -> handler that succeeded
-	seen    map[string]*snssqs.Message
+	sqs      *sqs.Client
+	topicARN string
+	queues   [3]provision.Queue
+	hookR    *logtest.Hook // subscriber with PolicyRetry (qFallback, qStrict)
+	hookD    *logtest.Hook // subscriber with PolicyDelete (qDelete)
+	mu       sync.Mutex
+	handled  map[string]hostileOutcome // sqs message id -> handler that succeeded
+	seen     map[string]*snssqs.Message
 }
 
 func (r *hostileRig) record(out hostileOutcome) snssqs.Handler {
@@ -106,6 +108,20 @@ func warnLines(hook *logtest.Hook, id string) []*logrus.Entry {
 }
 
 func TestHostileInput(t *testing.T) {
+	rig := newHostileRig(t)
+	cases := hostileCases(t, rig)
+	ids := rig.sendAll(t, cases)
+	rig.awaitSettled(t, cases, ids)
+	rig.verify(t, cases, ids, rig.deadLettered(t))
+	rig.stillWorks(t)
+}
+
+// hostileForeignTopic is a topic outside the subscribers' allow-list.
+const hostileForeignTopic = "arn:aws:sns:us-east-1:000000000000:not-ours"
+
+// newHostileRig provisions the three queues on an emulator and starts the
+// two subscribers on them; the test's cleanup stops them.
+func newHostileRig(t *testing.T) *hostileRig {
 	srv := snssqstest.Run(t)
 	clients := newEmulatorClients(srv, nil)
 	t.Cleanup(clients.Close)
@@ -116,14 +132,59 @@ func TestHostileInput(t *testing.T) {
 		{Name: "h-delete", DeadLetterQueue: true, MaxReceiveCount: 1},
 	}})
 	require.NoError(t, err)
-	rig := &hostileRig{handled: map[string]hostileOutcome{}, seen: map[string]*snssqs.Message{}}
+	rig := &hostileRig{sqs: clients.SQS, topicARN: topo.TopicARN, handled: map[string]hostileOutcome{}, seen: map[string]*snssqs.Message{}}
 	for i, name := range []string{"h-fallback", "h-strict", "h-delete"} {
 		rig.queues[i] = topo.Queues[name]
 	}
-	foreignTopic := "arn:aws:sns:us-east-1:000000000000:not-ours"
 
+	newSub := func(logger *logrus.Logger, policy snssqs.MessagePolicy) *snssqs.Subscriber {
+		logger.SetLevel(logrus.InfoLevel)
+		s, err := snssqs.NewSubscriber(clients.SQS, func(o *snssqs.SubscriberOptions) {
+			o.Logger = logger
+			o.WaitTime = time.Second
+			o.HandlerTimeout = 500 * time.Millisecond
+			o.BackoffMin = -1 // none: nacked messages come back at once
+			o.AllowedTopicARNs = []string{topo.TopicARN}
+			o.UnknownTypePolicy, o.MalformedPolicy = policy, policy
+		})
+		require.NoError(t, err)
+		return s
+	}
+	loggerR, hookR := logtest.NewNullLogger()
+	loggerD, hookD := logtest.NewNullLogger()
+	rig.hookR, rig.hookD = hookR, hookD
+	subR := newSub(loggerR, snssqs.PolicyRetry)
+	subD := newSub(loggerD, snssqs.PolicyDelete)
+	for i, q := range rig.queues {
+		s := subR
+		if i == 2 {
+			s = subD
+		}
+		_, err := s.Handle(q.URL, hostileGood, rig.record(outHandled))
+		require.NoError(t, err)
+		_, err = s.Handle(q.URL, hostileSlow, slowHandler)
+		require.NoError(t, err)
+		if i == 0 {
+			_, err = s.HandleFallback(q.URL, rig.record(outFallback))
+			require.NoError(t, err)
+		}
+	}
+	runR, runD := runSubscriber(subR), runSubscriber(subD)
+	t.Cleanup(func() {
+		assert.NoError(t, subR.Close())
+		assert.NoError(t, subD.Close())
+		assert.NoError(t, <-runR)
+		assert.NoError(t, <-runD)
+	})
+	return rig
+}
+
+// hostileCases are the bodies sent to every queue and what each queue's
+// subscriber must make of them.
+func hostileCases(t *testing.T, rig *hostileRig) []hostileCase {
+	ctx := context.Background()
 	// The queue's size limit, for the at-the-limit case.
-	attrs, err := clients.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(rig.queues[0].URL),
+	attrs, err := rig.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(rig.queues[0].URL),
 		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameMaximumMessageSize}})
 	require.NoError(t, err)
 	limit, err := strconv.Atoi(attrs.Attributes[string(sqstypes.QueueAttributeNameMaximumMessageSize)])
@@ -133,7 +194,7 @@ func TestHostileInput(t *testing.T) {
 	require.Equal(t, limit, len(atLimit))
 
 	binary := []byte{0, 1, 2, 0xfe, 0xff}
-	cases := []hostileCase{
+	return []hostileCase{
 		{name: "malformed JSON", body: `{"specversion":"1.0","id":"x","type":`,
 			want: [3]hostileOutcome{outFallback, outDLQ, outDeleted}, noHandler: true,
 			check: func(t *testing.T, m *snssqs.Message) {
@@ -151,13 +212,13 @@ func TestHostileInput(t *testing.T) {
 		{name: "envelope missing id", body: `{"specversion":"1.0","source":"s","type":"good.event"}`,
 			want: [3]hostileOutcome{outDLQ, outDLQ, outDeleted}},
 		{name: "notification from a topic outside the allow-list",
-			body: snsBody(t, foreignTopic, envelopeBody(t, hostileGood, map[string]int{"n": 1}), nil),
+			body: snsBody(t, hostileForeignTopic, envelopeBody(t, hostileGood, map[string]int{"n": 1}), nil),
 			want: [3]hostileOutcome{outDLQ, outDLQ, outDeleted}},
 		{name: "notification from the allowed topic",
-			body: snsBody(t, topo.TopicARN, envelopeBody(t, hostileGood, map[string]int{"n": 2}), nil),
+			body: snsBody(t, rig.topicARN, envelopeBody(t, hostileGood, map[string]int{"n": 2}), nil),
 			want: [3]hostileOutcome{outHandled, outHandled, outHandled},
 			check: func(t *testing.T, m *snssqs.Message) {
-				assert.Equal(t, topo.TopicARN, m.TopicARN)
+				assert.Equal(t, rig.topicARN, m.TopicARN)
 				assert.JSONEq(t, `{"n":2}`, string(m.Data))
 			}},
 		{name: "binary attributes", body: envelopeBody(t, hostileGood, map[string]int{"n": 3}),
@@ -201,107 +262,84 @@ func TestHostileInput(t *testing.T) {
 		{name: "handler that never returns", body: envelopeBody(t, hostileSlow, map[string]int{"n": 5}),
 			want: [3]hostileOutcome{outDLQ, outDLQ, outDLQ}},
 	}
+}
 
-	newSub := func(hook *logtest.Hook, logger *logrus.Logger, policy snssqs.MessagePolicy) *snssqs.Subscriber {
-		logger.SetLevel(logrus.InfoLevel)
-		s, err := snssqs.NewSubscriber(clients.SQS, func(o *snssqs.SubscriberOptions) {
-			o.Logger = logger
-			o.WaitTime = time.Second
-			o.HandlerTimeout = 500 * time.Millisecond
-			o.BackoffMin = -1 // none: nacked messages come back at once
-			o.AllowedTopicARNs = []string{topo.TopicARN}
-			o.UnknownTypePolicy, o.MalformedPolicy = policy, policy
-		})
-		require.NoError(t, err)
-		return s
-	}
-	loggerR, hookR := logtest.NewNullLogger()
-	loggerD, hookD := logtest.NewNullLogger()
-	rig.hookR, rig.hookD = hookR, hookD
-	subR := newSub(hookR, loggerR, snssqs.PolicyRetry)
-	subD := newSub(hookD, loggerD, snssqs.PolicyDelete)
-	for i, q := range rig.queues {
-		s := subR
-		if i == 2 {
-			s = subD
-		}
-		_, err := s.Handle(q.URL, hostileGood, rig.record(outHandled))
-		require.NoError(t, err)
-		_, err = s.Handle(q.URL, hostileSlow, slowHandler)
-		require.NoError(t, err)
-		if i == 0 {
-			_, err = s.HandleFallback(q.URL, rig.record(outFallback))
-			require.NoError(t, err)
-		}
-	}
-	runR, runD := runSubscriber(subR), runSubscriber(subD)
-	defer func() {
-		assert.NoError(t, subR.Close())
-		assert.NoError(t, subD.Close())
-		assert.NoError(t, <-runR)
-		assert.NoError(t, <-runD)
-	}()
-
-	// Send every case to every queue.
+// sendAll sends every case to every queue and returns the SQS message ids,
+// by case and queue.
+func (r *hostileRig) sendAll(t *testing.T, cases []hostileCase) [][3]string {
 	ids := make([][3]string, len(cases))
 	for ci, c := range cases {
-		for qi, q := range rig.queues {
-			out, err := clients.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL),
+		for qi, q := range r.queues {
+			out, err := r.sqs.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(q.URL),
 				MessageBody: aws.String(c.body), MessageAttributes: c.attrs}, c.sendOpts...)
 			require.NoError(t, err, c.name)
 			ids[ci][qi] = aws.ToString(out.MessageId)
 		}
 	}
+	return ids
+}
 
-	// Wait until the handled ones are handled and the queues are empty.
+// awaitSettled waits until the messages to handle are handled and the
+// queues are empty.
+func (r *hostileRig) awaitSettled(t *testing.T, cases []hostileCase, ids [][3]string) {
 	require.Eventually(t, func() bool {
-		rig.mu.Lock()
+		r.mu.Lock()
 		for ci, c := range cases {
-			for qi := range rig.queues {
-				if (c.want[qi] == outHandled || c.want[qi] == outFallback) && rig.handled[ids[ci][qi]] == "" {
-					rig.mu.Unlock()
+			for qi := range r.queues {
+				if (c.want[qi] == outHandled || c.want[qi] == outFallback) && r.handled[ids[ci][qi]] == "" {
+					r.mu.Unlock()
 					return false
 				}
 			}
 		}
-		rig.mu.Unlock()
-		for _, q := range rig.queues {
-			if d, err := queueDepth(ctx, clients.SQS, q.URL); err != nil || d > 0 {
+		r.mu.Unlock()
+		for _, q := range r.queues {
+			if d, err := queueDepth(context.Background(), r.sqs, q.URL); err != nil || d > 0 {
 				return false
 			}
 		}
 		return true
 	}, 30*time.Second, 20*time.Millisecond)
+}
 
+// deadLettered returns, by queue, the ids of the messages in its
+// dead-letter queue.
+func (r *hostileRig) deadLettered(t *testing.T) [3]map[string]bool {
+	ctx := context.Background()
 	dlq := [3]map[string]bool{}
-	for qi, q := range rig.queues {
+	for qi, q := range r.queues {
 		dlq[qi] = map[string]bool{}
-		out, err := clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.DeadLetterURL),
-			MaxNumberOfMessages: 10, VisibilityTimeout: 600})
-		require.NoError(t, err)
-		for len(out.Messages) > 0 {
+		for {
+			out, err := r.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.DeadLetterURL),
+				MaxNumberOfMessages: 10, VisibilityTimeout: 600})
+			require.NoError(t, err)
+			if len(out.Messages) == 0 {
+				break
+			}
 			for _, m := range out.Messages {
 				dlq[qi][aws.ToString(m.MessageId)] = true
 			}
-			out, err = clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.DeadLetterURL),
-				MaxNumberOfMessages: 10, VisibilityTimeout: 600})
-			require.NoError(t, err)
 		}
 	}
+	return dlq
+}
 
+// verify checks each case on each queue: handled, dead-lettered or
+// deleted as wanted, logged once with its error and without its body.
+func (r *hostileRig) verify(t *testing.T, cases []hostileCase, ids [][3]string, dlq [3]map[string]bool) {
 	queueNames := [3]string{"fallback", "strict", "delete"}
 	noHandlerLines := map[[2]string]int{} // (queue, type) -> lines
 	for ci, c := range cases {
-		for qi := range rig.queues {
+		for qi := range r.queues {
 			t.Run(c.name+"/"+queueNames[qi], func(t *testing.T) {
 				id := ids[ci][qi]
-				hook := hookR
+				hook := r.hookR
 				if qi == 2 {
-					hook = hookD
+					hook = r.hookD
 				}
-				rig.mu.Lock()
-				got, m := rig.handled[id], rig.seen[id]
-				rig.mu.Unlock()
+				r.mu.Lock()
+				got, m := r.handled[id], r.seen[id]
+				r.mu.Unlock()
 				lines := warnLines(hook, id)
 				switch c.want[qi] {
 				case outHandled, outFallback:
@@ -335,20 +373,23 @@ func TestHostileInput(t *testing.T) {
 	// "No handler" is logged once per queue and event type, not per message.
 	assert.Equal(t, map[[2]string]int{{"strict", ""}: 1, {"strict", "unknown.event"}: 1, {"delete", ""}: 1, {"delete", "unknown.event"}: 1},
 		noHandlerLines)
+}
 
-	// The subscribers still work.
+// stillWorks checks that the subscribers handle a good message after the
+// hostile ones.
+func (r *hostileRig) stillWorks(t *testing.T) {
 	good := envelopeBody(t, hostileGood, map[string]string{"after": "all that"})
 	var goodIDs [3]string
-	for qi, q := range rig.queues {
-		out, err := clients.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(good)})
+	for qi, q := range r.queues {
+		out, err := r.sqs.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(good)})
 		require.NoError(t, err)
 		goodIDs[qi] = aws.ToString(out.MessageId)
 	}
 	require.Eventually(t, func() bool {
-		rig.mu.Lock()
-		defer rig.mu.Unlock()
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		for _, id := range goodIDs {
-			if rig.handled[id] != outHandled {
+			if r.handled[id] != outHandled {
 				return false
 			}
 		}
