@@ -9,14 +9,14 @@ import (
 
 // Partition names, as they appear in ARNs.
 const (
-	PartitionAWS      = "aws"
-	PartitionChina    = "aws-cn"
-	PartitionGovCloud = "aws-us-gov"
-	PartitionISO      = "aws-iso"
-	PartitionISOB     = "aws-iso-b"
-	PartitionISOE     = "aws-iso-e"
-	PartitionISOF     = "aws-iso-f"
-	PartitionEUSC     = "aws-eusc"
+	partitionAWS      = "aws"
+	partitionChina    = "aws-cn"
+	partitionGovCloud = "aws-us-gov"
+	partitionISO      = "aws-iso"
+	partitionISOB     = "aws-iso-b"
+	partitionISOE     = "aws-iso-e"
+	partitionISOF     = "aws-iso-f"
+	partitionEUSC     = "aws-eusc"
 )
 
 // fifoSuffix ends the name of every FIFO topic and queue.
@@ -28,42 +28,44 @@ const maxTopicNameLen = 256
 // regionPrefixes maps region name prefixes to their partition (the prefixes
 // are disjoint); every other region is in the aws partition.
 var regionPrefixes = [...]struct{ prefix, partition string }{
-	{"cn-", PartitionChina},
-	{"us-gov-", PartitionGovCloud},
-	{"us-isob-", PartitionISOB},
-	{"us-isof-", PartitionISOF},
-	{"us-iso-", PartitionISO},
-	{"eu-isoe-", PartitionISOE},
-	{"eusc-", PartitionEUSC},
+	{"cn-", partitionChina},
+	{"us-gov-", partitionGovCloud},
+	{"us-isob-", partitionISOB},
+	{"us-isof-", partitionISOF},
+	{"us-iso-", partitionISO},
+	{"eu-isoe-", partitionISOE},
+	{"eusc-", partitionEUSC},
 }
 
-// PartitionForRegion returns the partition a region belongs to: aws-cn for
+// partitionForRegion returns the partition a region belongs to: aws-cn for
 // cn-*, aws-us-gov for us-gov-*, aws-iso for us-iso-*, aws-iso-b for
 // us-isob-*, aws-iso-e for eu-isoe-*, aws-iso-f for us-isof-*, aws-eusc for
 // eusc-*, and aws for every other region.
-func PartitionForRegion(region string) string {
+func partitionForRegion(region string) string {
 	for _, p := range regionPrefixes {
 		if strings.HasPrefix(region, p.prefix) {
 			return p.partition
 		}
 	}
-	return PartitionAWS
+	return partitionAWS
 }
 
 func knownPartition(p string) bool {
 	switch p {
-	case PartitionAWS, PartitionChina, PartitionGovCloud, PartitionISO,
-		PartitionISOB, PartitionISOE, PartitionISOF, PartitionEUSC:
+	case partitionAWS, partitionChina, partitionGovCloud, partitionISO,
+		partitionISOB, partitionISOE, partitionISOF, partitionEUSC:
 		return true
 	}
 	return false
 }
 
 // BuildTopicARN returns the ARN of topic name in accountID and region, with
-// the partition chosen by PartitionForRegion. It does not validate its
-// arguments; ParseTopicARN does.
+// the partition of the region: aws-cn for cn-*, aws-us-gov for us-gov-*,
+// aws-iso for us-iso-*, aws-iso-b for us-isob-*, aws-iso-e for eu-isoe-*,
+// aws-iso-f for us-isof-*, aws-eusc for eusc-*, and aws for every other
+// region. It does not validate its arguments; ParseTopicARN does.
 func BuildTopicARN(region, accountID, name string) string {
-	return "arn:" + PartitionForRegion(region) + ":sns:" + region + ":" + accountID + ":" + name
+	return "arn:" + partitionForRegion(region) + ":sns:" + region + ":" + accountID + ":" + name
 }
 
 // TopicARN is a parsed SNS topic ARN,
@@ -111,7 +113,7 @@ func ParseTopicARN(s string) (TopicARN, error) {
 	if !validRegion(a.Region) {
 		return TopicARN{}, fmt.Errorf("%w: %q: invalid region %q", ErrInvalidARN, s, a.Region)
 	}
-	if want := PartitionForRegion(a.Region); want != a.Partition {
+	if want := partitionForRegion(a.Region); want != a.Partition {
 		return TopicARN{}, fmt.Errorf("%w: %q: region %q belongs to partition %q, not %q", ErrInvalidARN, s, a.Region, want, a.Partition)
 	}
 	if !validAccountID(a.AccountID) {

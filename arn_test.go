@@ -80,7 +80,7 @@ func TestParseTopicARNRejectsMalformed(t *testing.T) {
 	}
 }
 
-func TestPartitionForRegionAndBuildTopicARN(t *testing.T) {
+func TestPartitionAndBuildTopicARN(t *testing.T) {
 	cases := map[string]string{
 		"us-east-1":       "aws",
 		"eu-central-2":    "aws",
@@ -97,7 +97,7 @@ func TestPartitionForRegionAndBuildTopicARN(t *testing.T) {
 	}
 	for region, partition := range cases {
 		t.Run(region, func(t *testing.T) {
-			assert.Equal(t, partition, PartitionForRegion(region))
+			assert.Equal(t, partition, partitionForRegion(region))
 			s := BuildTopicARN(region, "123456789012", "orders.fifo")
 			assert.Equal(t, "arn:"+partition+":sns:"+region+":123456789012:orders.fifo", s)
 			a, err := ParseTopicARN(s)

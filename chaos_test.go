@@ -7,25 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -74,23 +67,6 @@ import (
 // the summary line:
 //
 //	chaos: published=N handled_q1=N handled_q2=N lost=0 duplicates=D dlq=K leaked_goroutines=0 ...
-
-const (
-	chaosEventType   = "chaos.event"
-	chaosPoisonEvery = 100 // event seq%chaosPoisonEvery == chaosPoisonAt is poison
-	chaosPoisonAt    = 37
-	chaosMaxReceives = 6
-	chaosVisibility  = 2 * time.Second
-	chaosSlowHandler = 3 * time.Second // past chaosVisibility: the heartbeat must extend it
-	chaosConcurrency = 100             // per subscriber
-	chaosPublishers  = 32
-	chaosHeapBound   = 512 << 20
-)
-
-type chaosEvent struct {
-	Seq    int  `json:"seq"`
-	Poison bool `json:"poison,omitempty"`
-}
 
 var errPoison = errors.New("chaos: poison event")
 
@@ -153,60 +129,6 @@ func (l *lockedRand) Float64() float64 {
 
 func (l *lockedRand) Duration(lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(l.Float64()*float64(hi-lo))
-}
-
-// emulatorClients are SDK clients for an emulator whose connections the test
-// can close, so the goroutine count returns to its baseline.
-type emulatorClients struct {
-	SNS       *sns.Client
-	SQS       *sqs.Client
-	transport *http.Transport
-}
-
-// newEmulatorClients returns clients for srv with the SDK's standard retryer
-// (3 attempts, the same retryable errors) but short backoff and without the
-// retry token bucket: at a sustained 15% fault rate the bucket would run dry
-// within seconds and turn every fault into a caller error, which exercises
-// the same paths as a higher fault rate does.
-func newEmulatorClients(srv *snssqstest.Server, retryer func() aws.Retryer) *emulatorClients {
-	tr := &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: 30 * time.Second}
-	cfg := srv.AWSConfig()
-	cfg.HTTPClient = &http.Client{Transport: tr}
-	if retryer == nil {
-		retryer = chaosRetryer
-	}
-	cfg.Retryer = retryer
-	return &emulatorClients{SNS: sns.NewFromConfig(cfg), SQS: sqs.NewFromConfig(cfg), transport: tr}
-}
-
-func chaosRetryer() aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxBackoff = 100 * time.Millisecond
-		o.RateLimiter = ratelimit.None
-	})
-}
-
-func (c *emulatorClients) Close() { c.transport.CloseIdleConnections() }
-
-// waitForGoroutines waits, up to d, for the goroutine count to fall to
-// baseline and returns how many more there are.
-func waitForGoroutines(baseline int, d time.Duration) (int, string) {
-	deadline := time.After(d)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		n := runtime.NumGoroutine()
-		if n <= baseline {
-			return 0, ""
-		}
-		select {
-		case <-tick.C:
-		case <-deadline:
-			var buf bytes.Buffer
-			_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
-			return n - baseline, buf.String()
-		}
-	}
 }
 
 // chaosQueue tracks what happened on one queue.
@@ -386,59 +308,6 @@ func (c *chaosSubscribers) shutdownAll() {
 		}
 	}
 	c.runs.Wait()
-}
-
-// queueDepth returns visible + in-flight + delayed messages of url.
-func queueDepth(ctx context.Context, client *sqs.Client, url string) (int, error) {
-	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: aws.String(url),
-		AttributeNames: []sqstypes.QueueAttributeName{
-			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
-			sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed,
-		},
-	})
-	if err != nil {
-		return 0, err
-	}
-	total := 0
-	for _, v := range out.Attributes {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return 0, err
-		}
-		total += n
-	}
-	return total, nil
-}
-
-// drainQueue receives every message of url (there must be no consumer) and
-// returns their bodies.
-func drainQueue(ctx context.Context, t *testing.T, client *sqs.Client, url string) []string {
-	t.Helper()
-	var bodies []string
-	for {
-		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 600,
-		})
-		require.NoError(t, err)
-		if len(out.Messages) == 0 {
-			return bodies
-		}
-		for _, m := range out.Messages {
-			bodies = append(bodies, aws.ToString(m.Body))
-		}
-	}
-}
-
-// dlqBodies returns the bodies of every message the emulator stores in the
-// queue at url, visible or in flight.
-func dlqBodies(srv *snssqstest.Server, url string) []string {
-	var bodies []string
-	for _, m := range srv.Messages(url[strings.LastIndex(url, "/")+1:]) {
-		bodies = append(bodies, m.Body)
-	}
-	return bodies
 }
 
 // chaosSeqOf extracts the event of a dead-lettered body: an SNS

@@ -63,5 +63,11 @@ var (
 // will be delivered again. Err wraps ErrBatchFailed when SQS rejected the
 // entry inside a successful batch call (Code is then SQS's error code), and
 // is the call's error otherwise, so AWS errors stay reachable with
-// errors.As. Subscribers pass it to OnError.
+// errors.As. Subscribers pass it to OnError. Its fields:
+//
+//	Op           string // OpDelete, OpChangeVisibility or OpExtendVisibility
+//	QueueURL     string // the message's queue
+//	SQSMessageID string // the message
+//	Code         string // SQS's per-entry error code, empty for a failed call
+//	Err          error  // the cause, returned by Unwrap
 type AckError = consume.AckError

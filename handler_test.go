@@ -18,11 +18,6 @@ import (
 	"github.com/snssqs/snssqs"
 )
 
-type cardCreated struct {
-	ID     string `json:"id"`
-	Amount int    `json:"amount"`
-}
-
 func TestHandleFuncDecodesData(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t)

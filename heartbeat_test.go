@@ -14,17 +14,6 @@ import (
 	"github.com/snssqs/snssqs"
 )
 
-// blockingHandler returns a handler that signals its start and returns nil
-// once release is closed.
-func blockingHandler() (snssqs.Handler, chan struct{}, chan struct{}) {
-	started, release := make(chan struct{}, 1), make(chan struct{})
-	return func(context.Context, *snssqs.Message) error {
-		started <- struct{}{}
-		<-release
-		return nil
-	}, started, release
-}
-
 // extensionTimes returns when each heartbeat extension was sent, since
 // start.
 func (h *harness) extensionTimes(start time.Time) []time.Duration {

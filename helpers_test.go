@@ -1,17 +1,25 @@
 package snssqs_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -21,6 +29,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs"
+	"github.com/snssqs/snssqs/snssqstest"
 )
 
 // The test helpers of package snssqs_test: a Subscriber harness over an
@@ -705,4 +714,192 @@ func newTestPublisher(t *testing.T, f *fakeSNS, optFns ...func(*snssqs.Publisher
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, p.Close()) })
 	return p
+}
+
+// failingSNS answers every publish with an error.
+type failingSNS struct{ err error }
+
+func (f failingSNS) Publish(context.Context, *sns.PublishInput, ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	return nil, f.err
+}
+
+func (f failingSNS) PublishBatch(context.Context, *sns.PublishBatchInput, ...func(*sns.Options)) (*sns.PublishBatchOutput, error) {
+	return nil, f.err
+}
+
+// emulatorClients are SDK clients for an emulator whose connections the test
+// can close, so the goroutine count returns to its baseline.
+type emulatorClients struct {
+	SNS       *sns.Client
+	SQS       *sqs.Client
+	transport *http.Transport
+}
+
+// newEmulatorClients returns clients for srv with the SDK's standard retryer
+// (3 attempts, the same retryable errors) but short backoff and without the
+// retry token bucket: at a sustained 15% fault rate the bucket would run dry
+// within seconds and turn every fault into a caller error, which exercises
+// the same paths as a higher fault rate does.
+func newEmulatorClients(srv *snssqstest.Server, retryer func() aws.Retryer) *emulatorClients {
+	tr := &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: 30 * time.Second}
+	cfg := srv.AWSConfig()
+	cfg.HTTPClient = &http.Client{Transport: tr}
+	if retryer == nil {
+		retryer = chaosRetryer
+	}
+	cfg.Retryer = retryer
+	return &emulatorClients{SNS: sns.NewFromConfig(cfg), SQS: sqs.NewFromConfig(cfg), transport: tr}
+}
+
+func chaosRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxBackoff = 100 * time.Millisecond
+		o.RateLimiter = ratelimit.None
+	})
+}
+
+func (c *emulatorClients) Close() { c.transport.CloseIdleConnections() }
+
+const (
+	chaosEventType   = "chaos.event"
+	chaosPoisonEvery = 100 // event seq%chaosPoisonEvery == chaosPoisonAt is poison
+	chaosPoisonAt    = 37
+	chaosMaxReceives = 6
+	chaosVisibility  = 2 * time.Second
+	chaosSlowHandler = 3 * time.Second // past chaosVisibility: the heartbeat must extend it
+	chaosConcurrency = 100             // per subscriber
+	chaosPublishers  = 32
+	chaosHeapBound   = 512 << 20
+)
+
+type chaosEvent struct {
+	Seq    int  `json:"seq"`
+	Poison bool `json:"poison,omitempty"`
+}
+
+// dlqBodies returns the bodies of every message the emulator stores in the
+// queue at url, visible or in flight.
+func dlqBodies(srv *snssqstest.Server, url string) []string {
+	var bodies []string
+	for _, m := range srv.Messages(url[strings.LastIndex(url, "/")+1:]) {
+		bodies = append(bodies, m.Body)
+	}
+	return bodies
+}
+
+// drainQueue receives every message of url (there must be no consumer) and
+// returns their bodies.
+func drainQueue(ctx context.Context, t *testing.T, client *sqs.Client, url string) []string {
+	t.Helper()
+	var bodies []string
+	for {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 600,
+		})
+		require.NoError(t, err)
+		if len(out.Messages) == 0 {
+			return bodies
+		}
+		for _, m := range out.Messages {
+			bodies = append(bodies, aws.ToString(m.Body))
+		}
+	}
+}
+
+// queueDepth returns visible + in-flight + delayed messages of url.
+func queueDepth(ctx context.Context, client *sqs.Client, url string) (int, error) {
+	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url),
+		AttributeNames: []types.QueueAttributeName{
+			types.QueueAttributeNameApproximateNumberOfMessages,
+			types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+			types.QueueAttributeNameApproximateNumberOfMessagesDelayed,
+		},
+	})
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, v := range out.Attributes {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// waitForGoroutines waits, up to d, for the goroutine count to fall to
+// baseline and returns how many more there are.
+func waitForGoroutines(baseline int, d time.Duration) (int, string) {
+	deadline := time.After(d)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		n := runtime.NumGoroutine()
+		if n <= baseline {
+			return 0, ""
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			var buf bytes.Buffer
+			_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
+			return n - baseline, buf.String()
+		}
+	}
+}
+
+// runSubscriber runs s and returns a channel with Run's result.
+func runSubscriber(s *snssqs.Subscriber) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	return done
+}
+
+// waitShutdownBegun waits until s refuses to Run again with ErrClosed: its
+// shutdown has begun (receiving stopped).
+func waitShutdownBegun(t *testing.T, s *snssqs.Subscriber) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		return errors.Is(s.Run(context.Background()), snssqs.ErrClosed)
+	}, 10*time.Second, time.Millisecond)
+}
+
+const (
+	pubTopic     = "arn:aws:sns:eu-west-1:123456789012:cards"
+	pubFIFOTopic = "arn:aws:sns:eu-west-1:123456789012:cards.fifo"
+)
+
+func batchEntries(n int, typ string) []snssqs.Entry {
+	entries := make([]snssqs.Entry, n)
+	for i := range entries {
+		entries[i] = snssqs.Entry{EventType: typ, Event: map[string]int{"i": i}, Options: []snssqs.PublishOption{snssqs.WithEventID(fmt.Sprintf("ev-%d", i))}}
+	}
+	return entries
+}
+
+func expectedEventIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("ev-%d", i)
+	}
+	return ids
+}
+
+type cardCreated struct {
+	ID     string `json:"id"`
+	Amount int    `json:"amount"`
+}
+
+// blockingHandler returns a handler that signals its start and returns nil
+// once release is closed.
+func blockingHandler() (snssqs.Handler, chan struct{}, chan struct{}) {
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	return func(context.Context, *snssqs.Message) error {
+		started <- struct{}{}
+		<-release
+		return nil
+	}, started, release
 }

@@ -383,17 +383,6 @@ func TestReleasedHook(t *testing.T) {
 	}
 }
 
-// failingSNS answers every publish with an error.
-type failingSNS struct{ err error }
-
-func (f failingSNS) Publish(context.Context, *sns.PublishInput, ...func(*sns.Options)) (*sns.PublishOutput, error) {
-	return nil, f.err
-}
-
-func (f failingSNS) PublishBatch(context.Context, *sns.PublishBatchInput, ...func(*sns.Options)) (*sns.PublishBatchOutput, error) {
-	return nil, f.err
-}
-
 // TestPublisherHooksSeeFailures checks the hooks and Stats of failed and
 // rejected publishes.
 func TestPublisherHooksSeeFailures(t *testing.T) {

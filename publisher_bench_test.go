@@ -2,42 +2,8 @@ package snssqs
 
 import (
 	"context"
-	"runtime"
-	"sync/atomic"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 )
-
-// countingSNS is a minimal SNSPublishAPI for benchmarks: it answers at once
-// (after yielding the processor, as a network call would) and only counts.
-type countingSNS struct {
-	requests atomic.Int64
-	messages atomic.Int64
-}
-
-func (c *countingSNS) Publish(context.Context, *sns.PublishInput, ...func(*sns.Options)) (*sns.PublishOutput, error) {
-	c.requests.Add(1)
-	c.messages.Add(1)
-	runtime.Gosched()
-	return &sns.PublishOutput{MessageId: aws.String("m")}, nil
-}
-
-func (c *countingSNS) PublishBatch(_ context.Context, in *sns.PublishBatchInput, _ ...func(*sns.Options)) (*sns.PublishBatchOutput, error) {
-	c.requests.Add(1)
-	c.messages.Add(int64(len(in.PublishBatchRequestEntries)))
-	runtime.Gosched()
-	out := &sns.PublishBatchOutput{Successful: make([]types.PublishBatchResultEntry, len(in.PublishBatchRequestEntries))}
-	for i, e := range in.PublishBatchRequestEntries {
-		out.Successful[i] = types.PublishBatchResultEntry{Id: e.Id, MessageId: aws.String("m")}
-	}
-	return out, nil
-}
-
-// benchPubTopic is the topic the benchmarks publish to.
-const benchPubTopic = "arn:aws:sns:eu-west-1:123456789012:cards"
 
 type benchEvent struct {
 	CardID   string            `json:"card_id"`

@@ -31,11 +31,6 @@ import (
 	"github.com/snssqs/snssqs/clock"
 )
 
-const (
-	pubTopic     = "arn:aws:sns:eu-west-1:123456789012:cards"
-	pubFIFOTopic = "arn:aws:sns:eu-west-1:123456789012:cards.fifo"
-)
-
 var pubTestStart = time.Date(2024, 5, 6, 7, 8, 9, 123000000, time.FixedZone("CEST", 2*3600))
 
 func TestPublishEnvelopeOnTheWire(t *testing.T) {
@@ -342,14 +337,6 @@ func TestPublishFIFOFields(t *testing.T) {
 	})
 }
 
-func batchEntries(n int, typ string) []snssqs.Entry {
-	entries := make([]snssqs.Entry, n)
-	for i := range entries {
-		entries[i] = snssqs.Entry{EventType: typ, Event: map[string]int{"i": i}, Options: []snssqs.PublishOption{snssqs.WithEventID(fmt.Sprintf("ev-%d", i))}}
-	}
-	return entries
-}
-
 func TestPublishBatchSplitsIntoTens(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeSNS{}
@@ -376,14 +363,6 @@ func TestPublishBatchSplitsIntoTens(t *testing.T) {
 		assert.Equal(t, []int{5, 10, 10}, sizes)
 		assert.ElementsMatch(t, expectedEventIDs(25), f.sentEnvelopeIDs(), "every entry sent exactly once")
 	})
-}
-
-func expectedEventIDs(n int) []string {
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("ev-%d", i)
-	}
-	return ids
 }
 
 func TestPublishBatchRespectsAggregateSize(t *testing.T) {

@@ -79,8 +79,3 @@ const (
 	routeQueueB = "https://sqs.eu-west-1.amazonaws.com/123456789012/audit"
 )
 
-// cardCreated is an event type with a JSON shape.
-type cardCreated struct {
-	ID     string `json:"id"`
-	Amount int    `json:"amount"`
-}

@@ -2,7 +2,6 @@ package snssqs_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -59,22 +58,6 @@ func queueCounts(t *testing.T, client *sqs.Client, url string) (visible, infligh
 	inflight, err = strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible)])
 	require.NoError(t, err)
 	return visible, inflight
-}
-
-// runSubscriber runs s and returns a channel with Run's result.
-func runSubscriber(s *snssqs.Subscriber) <-chan error {
-	done := make(chan error, 1)
-	go func() { done <- s.Run(context.Background()) }()
-	return done
-}
-
-// waitShutdownBegun waits until s refuses to Run again with ErrClosed: its
-// shutdown has begun (receiving stopped).
-func waitShutdownBegun(t *testing.T, s *snssqs.Subscriber) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		return errors.Is(s.Run(context.Background()), snssqs.ErrClosed)
-	}, 10*time.Second, time.Millisecond)
 }
 
 // TestShutdownUnderLoadGraceful: 100 FIFO groups of 3 messages, 100
