@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/snssqs/snssqs/clock"
 )
 
 // batchRecorder is a batchSendFunc that records calls and fails as told.
@@ -79,11 +82,12 @@ func (f *failureSink) all() []*AckError {
 	return append([]*AckError(nil), f.errs...)
 }
 
-func newTestBatcher(t *testing.T, rec *batchRecorder, sink *failureSink, flush time.Duration, retries int) (*ackBatcher, *spyClock) {
-	clk := newSpyClock()
-	b := newAckBatcher(context.Background(), OpDelete, queueA, rec.send, clk, flush, retries, sink.add)
+// newTestBatcher starts a delete batcher on the real clock: in a synctest
+// bubble, the bubble's.
+func newTestBatcher(t *testing.T, rec *batchRecorder, sink *failureSink, flush time.Duration, retries int) *ackBatcher {
+	b := newAckBatcher(context.Background(), OpDelete, queueA, rec.send, clock.Real(), flush, retries, sink.add)
 	b.start()
-	return b, clk
+	return b
 }
 
 func entries(n int) []ackEntry {
@@ -95,148 +99,160 @@ func entries(n int) []ackEntry {
 }
 
 func TestAckBatcherFlushesFullBatchAtOnce(t *testing.T) {
-	rec, sink := newBatchRecorder(), &failureSink{}
-	b, _ := newTestBatcher(t, rec, sink, time.Hour, 3)
-	for _, e := range entries(25) {
-		b.add(e)
-	}
-	calls := rec.waitCalls(t, 2)
-	assert.Len(t, calls[0], 10)
-	assert.Len(t, calls[1], 10)
-	assert.Equal(t, 2, rec.callCount(), "the last 5 wait for the linger")
-	b.close()
-	calls = rec.waitCalls(t, 3)
-	assert.Len(t, calls[2], 5, "close flushes the rest")
-	assert.Empty(t, sink.all())
+	synctest.Test(t, func(t *testing.T) {
+		rec, sink := newBatchRecorder(), &failureSink{}
+		b := newTestBatcher(t, rec, sink, time.Hour, 3)
+		for _, e := range entries(25) {
+			b.add(e)
+		}
+		calls := rec.waitCalls(t, 2)
+		assert.Len(t, calls[0], 10)
+		assert.Len(t, calls[1], 10)
+		assert.Equal(t, 2, rec.callCount(), "the last 5 wait for the linger")
+		b.close()
+		calls = rec.waitCalls(t, 3)
+		assert.Len(t, calls[2], 5, "close flushes the rest")
+		assert.Empty(t, sink.all())
+	})
 }
 
 func TestAckBatcherFlushesAfterInterval(t *testing.T) {
-	const flush = 50 * time.Millisecond
-	rec, sink := newBatchRecorder(), &failureSink{}
-	b, clk := newTestBatcher(t, rec, sink, flush, 3)
-	defer b.close()
-	for _, e := range entries(3) {
-		b.add(e)
-	}
-	clk.awaitTimers(t, flush, 1)
-	clk.Advance(flush - time.Millisecond)
-	assert.Zero(t, rec.callCount(), "not before the interval")
-	clk.Advance(time.Millisecond)
-	calls := rec.waitCalls(t, 1)
-	assert.Equal(t, entries(3), calls[0], "all three in one batch, in order")
+	synctest.Test(t, func(t *testing.T) {
+		const flush = 50 * time.Millisecond
+		rec, sink := newBatchRecorder(), &failureSink{}
+		b := newTestBatcher(t, rec, sink, flush, 3)
+		defer b.close()
+		for _, e := range entries(3) {
+			b.add(e)
+		}
+		time.Sleep(flush - time.Millisecond)
+		synctest.Wait()
+		assert.Zero(t, rec.callCount(), "not before the interval")
+		time.Sleep(time.Millisecond)
+		calls := rec.waitCalls(t, 1)
+		assert.Equal(t, entries(3), calls[0], "all three in one batch, in order")
 
-	b.add(entries(1)[0]) // a new batch starts a new interval
-	clk.awaitTimers(t, flush, 2)
-	clk.Advance(flush)
-	assert.Len(t, rec.waitCalls(t, 2)[1], 1)
+		b.add(entries(1)[0]) // a new batch starts a new interval
+		start := time.Now()
+		assert.Len(t, rec.waitCalls(t, 2)[1], 1)
+		assert.Equal(t, flush, time.Since(start))
+	})
 }
 
 func TestAckBatcherBatchBegunWhileLingeringWaitsItsOwnInterval(t *testing.T) {
-	const flush = 50 * time.Millisecond
-	rec, sink := newBatchRecorder(), &failureSink{}
-	b, clk := newTestBatcher(t, rec, sink, flush, 3)
-	defer b.close()
-	es := entries(11)
-	for _, e := range es[:3] {
-		b.add(e)
-	}
-	clk.awaitTimers(t, flush, 1)
-	clk.Advance(30 * time.Millisecond)
-	for _, e := range es[3:10] {
-		b.add(e) // the tenth fills the batch: it is sent at once
-	}
-	assert.Equal(t, es[:10], rec.waitCalls(t, 1)[0])
-	b.add(es[10]) // begins a batch 30ms into the first one's interval
-	clk.Advance(20 * time.Millisecond)
-	clk.awaitTimers(t, 30*time.Millisecond, 1)
-	assert.Equal(t, 1, rec.callCount(), "the new batch is not sent at the first one's deadline")
-	clk.Advance(30 * time.Millisecond)
-	assert.Equal(t, es[10:], rec.waitCalls(t, 2)[1])
-	assert.Empty(t, sink.all())
+	synctest.Test(t, func(t *testing.T) {
+		const flush = 50 * time.Millisecond
+		rec, sink := newBatchRecorder(), &failureSink{}
+		b := newTestBatcher(t, rec, sink, flush, 3)
+		defer b.close()
+		es := entries(11)
+		for _, e := range es[:3] {
+			b.add(e)
+		}
+		time.Sleep(30 * time.Millisecond)
+		for _, e := range es[3:10] {
+			b.add(e) // the tenth fills the batch: it is sent at once
+		}
+		assert.Equal(t, es[:10], rec.waitCalls(t, 1)[0])
+		b.add(es[10]) // begins a batch 30ms into the first one's interval
+		begun := time.Now()
+		time.Sleep(20 * time.Millisecond)
+		synctest.Wait()
+		assert.Equal(t, 1, rec.callCount(), "the new batch is not sent at the first one's deadline")
+		assert.Equal(t, es[10:], rec.waitCalls(t, 2)[1])
+		assert.Equal(t, flush, time.Since(begun), "sent at its own deadline")
+		assert.Empty(t, sink.all())
+	})
 }
 
 func TestAckBatcherAddAfterCloseIsLoud(t *testing.T) {
-	rec, sink := newBatchRecorder(), &failureSink{}
-	b, _ := newTestBatcher(t, rec, sink, time.Hour, 3)
-	b.close()
-	assert.Panics(t, func() { b.add(entries(1)[0]) }, "an ack that would never be sent is a bug, not a silent loss")
+	synctest.Test(t, func(t *testing.T) {
+		rec, sink := newBatchRecorder(), &failureSink{}
+		b := newTestBatcher(t, rec, sink, time.Hour, 3)
+		b.close()
+		assert.Panics(t, func() { b.add(entries(1)[0]) }, "an ack that would never be sent is a bug, not a silent loss")
+	})
 }
 
 func TestAckBatcherRetriesOnlyFailedEntries(t *testing.T) {
-	rec, sink := newBatchRecorder(), &failureSink{}
-	rec.fail = func(call int, es []ackEntry) ([]entryFailure, error) {
-		var out []entryFailure
-		for i, e := range es {
-			switch e.messageID {
-			case "m1": // fails twice, then succeeds
-				if call <= 2 {
-					out = append(out, entryFailure{index: i, code: "InternalError"})
+	synctest.Test(t, func(t *testing.T) {
+		rec, sink := newBatchRecorder(), &failureSink{}
+		rec.fail = func(call int, es []ackEntry) ([]entryFailure, error) {
+			var out []entryFailure
+			for i, e := range es {
+				switch e.messageID {
+				case "m1": // fails twice, then succeeds
+					if call <= 2 {
+						out = append(out, entryFailure{index: i, code: "InternalError"})
+					}
+				case "m2": // always fails
+					out = append(out, entryFailure{index: i, code: "InternalError", message: "broken"})
+				case "m3": // the sender's fault: never retried
+					out = append(out, entryFailure{index: i, code: "ReceiptHandleIsInvalid", senderFault: true})
 				}
-			case "m2": // always fails
-				out = append(out, entryFailure{index: i, code: "InternalError", message: "broken"})
-			case "m3": // the sender's fault: never retried
-				out = append(out, entryFailure{index: i, code: "ReceiptHandleIsInvalid", senderFault: true})
 			}
+			return out, nil
 		}
-		return out, nil
-	}
-	b, _ := newTestBatcher(t, rec, sink, time.Hour, 3) // close flushes all in one batch
-	var mu sync.Mutex
-	var succeeded []string
-	for _, e := range entries(4) {
-		e.done = func() { // e.g. deleting the message's S3 payload
-			mu.Lock()
-			succeeded = append(succeeded, e.messageID)
-			mu.Unlock()
+		b := newTestBatcher(t, rec, sink, time.Hour, 3) // close flushes all in one batch
+		var mu sync.Mutex
+		var succeeded []string
+		for _, e := range entries(4) {
+			e.done = func() { // e.g. deleting the message's S3 payload
+				mu.Lock()
+				succeeded = append(succeeded, e.messageID)
+				mu.Unlock()
+			}
+			b.add(e)
 		}
-		b.add(e)
-	}
-	b.close()
-	calls := rec.waitCalls(t, 1)
-	mu.Lock()
-	assert.Equal(t, []string{"m0", "m1"}, succeeded, "done runs once per entry SQS accepted, also after retries; never for one that failed")
-	mu.Unlock()
-	var ids [][]string
-	for _, c := range calls {
-		var row []string
-		for _, e := range c {
-			row = append(row, e.messageID)
+		b.close()
+		calls := rec.waitCalls(t, 1)
+		mu.Lock()
+		assert.Equal(t, []string{"m0", "m1"}, succeeded, "done runs once per entry SQS accepted, also after retries; never for one that failed")
+		mu.Unlock()
+		var ids [][]string
+		for _, c := range calls {
+			var row []string
+			for _, e := range c {
+				row = append(row, e.messageID)
+			}
+			ids = append(ids, row)
 		}
-		ids = append(ids, row)
-	}
-	assert.Equal(t, [][]string{{"m0", "m1", "m2", "m3"}, {"m1", "m2"}, {"m1", "m2"}, {"m2"}}, ids)
+		assert.Equal(t, [][]string{{"m0", "m1", "m2", "m3"}, {"m1", "m2"}, {"m1", "m2"}, {"m2"}}, ids)
 
-	errs := sink.all()
-	require.Len(t, errs, 2)
-	byID := map[string]*AckError{}
-	for _, e := range errs {
-		byID[e.SQSMessageID] = e
-	}
-	require.Contains(t, byID, "m2")
-	require.Contains(t, byID, "m3")
-	assert.Equal(t, "InternalError", byID["m2"].Code)
-	assert.ErrorIs(t, byID["m2"], ErrBatchFailed)
-	assert.Contains(t, byID["m2"].Error(), "broken")
-	assert.Equal(t, "ReceiptHandleIsInvalid", byID["m3"].Code)
-	assert.Equal(t, queueA, byID["m3"].QueueURL)
+		errs := sink.all()
+		require.Len(t, errs, 2)
+		byID := map[string]*AckError{}
+		for _, e := range errs {
+			byID[e.SQSMessageID] = e
+		}
+		require.Contains(t, byID, "m2")
+		require.Contains(t, byID, "m3")
+		assert.Equal(t, "InternalError", byID["m2"].Code)
+		assert.ErrorIs(t, byID["m2"], ErrBatchFailed)
+		assert.Contains(t, byID["m2"].Error(), "broken")
+		assert.Equal(t, "ReceiptHandleIsInvalid", byID["m3"].Code)
+		assert.Equal(t, queueA, byID["m3"].QueueURL)
+	})
 }
 
 func TestAckBatcherRetriesFailedCalls(t *testing.T) {
-	callErr := errors.New("connection reset")
-	rec, sink := newBatchRecorder(), &failureSink{}
-	rec.fail = func(int, []ackEntry) ([]entryFailure, error) { return nil, callErr }
-	b, _ := newTestBatcher(t, rec, sink, time.Hour, 2)
-	for _, e := range entries(2) {
-		b.add(e)
-	}
-	b.close()
-	assert.Equal(t, 3, rec.callCount(), "one call and two retries")
-	errs := sink.all()
-	require.Len(t, errs, 2, "each message is reported")
-	for _, e := range errs {
-		assert.ErrorIs(t, e, callErr, "the call's error stays reachable")
-		assert.Empty(t, e.Code)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		callErr := errors.New("connection reset")
+		rec, sink := newBatchRecorder(), &failureSink{}
+		rec.fail = func(int, []ackEntry) ([]entryFailure, error) { return nil, callErr }
+		b := newTestBatcher(t, rec, sink, time.Hour, 2)
+		for _, e := range entries(2) {
+			b.add(e)
+		}
+		b.close()
+		assert.Equal(t, 3, rec.callCount(), "one call and two retries")
+		errs := sink.all()
+		require.Len(t, errs, 2, "each message is reported")
+		for _, e := range errs {
+			assert.ErrorIs(t, e, callErr, "the call's error stays reachable")
+			assert.Empty(t, e.Code)
+		}
+	})
 }
 
 func TestSendersBuildBatchCalls(t *testing.T) {

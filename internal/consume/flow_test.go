@@ -1,8 +1,8 @@
 package consume
 
 import (
-	"runtime"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -12,20 +12,17 @@ import (
 // never is a gather time no test reaches: only signals end a wait.
 const never = time.Hour
 
-// startReserve runs reserve in a goroutine and waits until it waits.
+// startReserve runs reserve in a goroutine and, in a synctest bubble,
+// waits until it waits.
 func startReserve(t *testing.T, f *flow, abort <-chan struct{}, gather time.Duration) <-chan int {
 	t.Helper()
 	got := make(chan int, 1)
 	go func() { got <- f.reserve(abort, gather) }()
-	for {
-		f.mu.Lock()
-		w := f.waiters
-		f.mu.Unlock()
-		if w > 0 {
-			return got
-		}
-		runtime.Gosched()
-	}
+	synctest.Wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	require.Positive(t, f.waiters, "reserve waits")
+	return got
 }
 
 // signaled reports whether waiting receivers were woken since ch was taken.
@@ -54,23 +51,25 @@ func fixedFlow(workers, prefetch, batch, receivers int) *flow {
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func TestFlowWakesReceiversOnlyWhenTheyMayReceive(t *testing.T) {
-	abort := make(chan struct{})
-	defer close(abort)
-	f := fixedFlow(10, 10, 10, 2) // 10 workers, prefetch 10, batches of 10
-	require.Equal(t, 10, f.reserve(abort, never))
-	f.received(10, 5, 0, t0)
-	require.Equal(t, 10, f.reserve(abort, never), "prefetch: a full batch while a worker is free")
-	f.received(10, 10, 0, t0) // 15 busy: 10 handled, 5 waiting for a worker
+	synctest.Test(t, func(t *testing.T) {
+		abort := make(chan struct{})
+		defer close(abort)
+		f := fixedFlow(10, 10, 10, 2) // 10 workers, prefetch 10, batches of 10
+		require.Equal(t, 10, f.reserve(abort, never))
+		f.received(10, 5, 0, t0)
+		require.Equal(t, 10, f.reserve(abort, never), "prefetch: a full batch while a worker is free")
+		f.received(10, 10, 0, t0) // 15 busy: 10 handled, 5 waiting for a worker
 
-	got := startReserve(t, f, abort, never)
-	ch := f.changedChan()
-	for range 5 {
-		f.done(1)
-		require.False(t, signaled(ch), "no wake-up while every worker stays busy")
-	}
-	f.done(1) // 9 busy: a worker is free and 10 places are
-	assert.True(t, signaled(ch))
-	assert.Equal(t, 10, <-got)
+		got := startReserve(t, f, abort, never)
+		ch := f.changedChan()
+		for range 5 {
+			f.done(1)
+			require.False(t, signaled(ch), "no wake-up while every worker stays busy")
+		}
+		f.done(1) // 9 busy: a worker is free and 10 places are
+		assert.True(t, signaled(ch))
+		assert.Equal(t, 10, <-got)
+	})
 }
 
 func TestFlowGathersFullBatches(t *testing.T) {
@@ -106,42 +105,48 @@ func TestFlowGatherEnds(t *testing.T) {
 }
 
 func TestFlowReceiveOfFewerFreesPlaces(t *testing.T) {
-	abort := make(chan struct{})
-	defer close(abort)
-	f := fixedFlow(10, 10, 10, 2)
-	require.Equal(t, 10, f.reserve(abort, never))
-	require.Equal(t, 10, f.reserve(abort, never))
-	got := startReserve(t, f, abort, never)
-	f.received(10, 0, 0, t0) // empty: the target shrinks to the one still running
-	f.received(10, 0, 0, t0) // empty receives give their places back
-	assert.Equal(t, 10, <-got)
+	synctest.Test(t, func(t *testing.T) {
+		abort := make(chan struct{})
+		defer close(abort)
+		f := fixedFlow(10, 10, 10, 2)
+		require.Equal(t, 10, f.reserve(abort, never))
+		require.Equal(t, 10, f.reserve(abort, never))
+		got := startReserve(t, f, abort, never)
+		f.received(10, 0, 0, t0) // empty: the target shrinks to the one still running
+		f.received(10, 0, 0, t0) // empty receives give their places back
+		assert.Equal(t, 10, <-got)
+	})
 }
 
 func TestFlowLimitsConcurrentReceivesToTarget(t *testing.T) {
-	abort := make(chan struct{})
-	defer close(abort)
-	f := fixedFlow(10, 100, 10, 2)
-	require.Equal(t, 10, f.reserve(abort, never))
-	require.Equal(t, 10, f.reserve(abort, never))
-	got := startReserve(t, f, abort, never)
-	f.received(10, 0, 0, t0) // empty: the target shrinks to 1, and one receive still runs
-	select {
-	case n := <-got:
-		t.Fatalf("a third receive started (%d) beside the target's", n)
-	default:
-	}
-	f.received(10, 0, 0, t0)
-	assert.Equal(t, 10, <-got)
+	synctest.Test(t, func(t *testing.T) {
+		abort := make(chan struct{})
+		defer close(abort)
+		f := fixedFlow(10, 100, 10, 2)
+		require.Equal(t, 10, f.reserve(abort, never))
+		require.Equal(t, 10, f.reserve(abort, never))
+		got := startReserve(t, f, abort, never)
+		f.received(10, 0, 0, t0) // empty: the target shrinks to 1, and one receive still runs
+		select {
+		case n := <-got:
+			t.Fatalf("a third receive started (%d) beside the target's", n)
+		default:
+		}
+		f.received(10, 0, 0, t0)
+		assert.Equal(t, 10, <-got)
+	})
 }
 
 func TestFlowStopEndsReservesAndStartsNoReceive(t *testing.T) {
-	f := fixedFlow(1, 0, 10, 1)
-	require.Equal(t, 1, f.reserve(nil, never))
-	got := startReserve(t, f, nil, never)
-	f.stop()
-	assert.Equal(t, 0, <-got)
-	f.received(1, 0, 0, t0)
-	assert.Equal(t, 0, f.reserve(nil, never), "no receive after stop")
+	synctest.Test(t, func(t *testing.T) {
+		f := fixedFlow(1, 0, 10, 1)
+		require.Equal(t, 1, f.reserve(nil, never))
+		got := startReserve(t, f, nil, never)
+		f.stop()
+		assert.Equal(t, 0, <-got)
+		f.received(1, 0, 0, t0)
+		assert.Equal(t, 0, f.reserve(nil, never), "no receive after stop")
+	})
 }
 
 // drive runs receives against a queue with a backlog: each takes rtt and

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/sirupsen/logrus"
-	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs/clock"
 )
@@ -215,20 +214,3 @@ func ids(n int) []string {
 }
 
 const queueA = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders"
-
-// spyClock is the fake clock with the waits tests need: each fails the test
-// after waitLimit instead of hanging it.
-type spyClock struct{ *clock.Fake }
-
-func newSpyClock() *spyClock {
-	return &spyClock{clock.NewFake(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))}
-}
-
-// awaitTimers waits until n timers of duration d have been created.
-func (c *spyClock) awaitTimers(t testing.TB, d time.Duration, n int) {
-	t.Helper()
-	limit := make(chan struct{})
-	stop := time.AfterFunc(waitLimit, func() { close(limit) })
-	defer stop.Stop()
-	require.True(t, c.AwaitCreated(d, n, limit), "timed out waiting for %d timers of %v", n, d)
-}
