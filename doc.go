@@ -55,31 +55,48 @@
 //
 // # Architecture
 //
-// The root package is the public API; package provision creates topics,
-// queues and subscriptions and depends on the root only for
-// ErrInvalidOptions. Each queue a Subscriber consumes is
-// run by an engine of package internal/consume, which the Subscriber starts
-// in one goroutine per queue and stops with its shutdown; the engine owns
-// every goroutine it starts (receivers, workers, the heartbeat, two ack
-// batchers) and ends every message in one place, finish, where the
-// message's heartbeat stops before its delete, nack or release is queued.
-// The engine knows nothing of the Subscriber: it is given a handle function
-// (decode, route, run the handler), a logger and an error callback.
+// The root package is the public API: Publisher, QueuePublisher,
+// Subscriber, Message, Envelope, the options, hooks, errors, middleware and
+// the narrow client interfaces. Everything else is a package of its own,
+// and nothing under internal/ knows the root:
 //
-// Publisher and QueuePublisher share one batcher, which coalesces
-// concurrent sends to a destination by group commit; a batchSender per
-// service (SNS: Publish and PublishBatch; SQS: SendMessage and
-// SendMessageBatch) makes its requests. Both validate with prepare before
-// any request.
+//   - provision creates topics, queues, dead-letter queues, subscriptions
+//     and queue policies; it needs the root only for ErrInvalidOptions.
+//   - internal/codec is the wire format: the CloudEvents envelope
+//     (snssqs.Envelope converts to codec.Envelope), the SNS notification and
+//     the JSON scanner both read with.
+//   - internal/publish is the publish engine. Publisher and QueuePublisher
+//     share one core: it checks the destination, validates and builds the
+//     message (prepare, with codec), calls the Publish hook, and hands the
+//     message to a publish.Batcher. The Batcher coalesces concurrent sends
+//     to each destination by group commit and makes the requests through a
+//     Sender (SNS: Publish and PublishBatch; SQS: SendMessage and
+//     SendMessageBatch), calling the Request hook around each.
+//   - internal/consume is the consume engine. The Subscriber starts one
+//     consume.Engine per queue, in one goroutine each, and gives it a handle
+//     function (decode with codec, route by type, run the middleware chain
+//     and the handler), a logger, an error callback and an Observer (which
+//     it turns into the Received, Released, Request and Flow hooks). The
+//     engine knows nothing of the Subscriber. It ends every message in one
+//     place, finish, where the message's heartbeat stops before its delete,
+//     nack or release is queued; the Handle hook's end is called from there
+//     (Delivery.OnFinish), so it sees exactly how the message ended.
+//   - internal/batch holds what both engines' batch calls share: the
+//     goroutine pool that makes them (publish senders, ack batchers) and the
+//     mapping of batch entry ids back to entries.
+//   - internal/awslimits and internal/logx hold the SNS/SQS limits and the
+//     debug-level check that several packages use.
 //
-// Observability goes through hooks (PublisherHooks, SubscriberHooks) and a
-// Propagator, called inline at fixed points: the Publish hook before a
-// message is validated, the Request hook around each request in the
-// batcher's sender, and on the consume side the engine's Observer, which the
-// Subscriber turns into the Received, Released, Request and Flow hooks; the
-// Handle hook's end is called from the engine's finish (Delivery.OnFinish),
-// so it sees exactly how the message ended. Unset hooks cost nothing. The
-// nested module otelsnssqs implements them with OpenTelemetry.
+// Goroutines and their owners: a Subscriber owns one goroutine per queue it
+// consumes, each running an Engine until the queue has no handler or the
+// Subscriber shuts down. An Engine owns its receivers, its workers, its
+// heartbeat and its two ack batchers (deletes, visibility changes), and each
+// ack batcher its pool of batch calls; Engine.Run returns only when all of
+// them have ended. A Publisher's or QueuePublisher's Batcher owns its
+// senders (a batch.Pool keeping at most MaxInFlightBatches idle) and its
+// linger timers; Shutdown ends them. No goroutine outlives Close or
+// Shutdown, and none reaches back into its owner. Hooks run inline on these
+// goroutines; unset hooks cost nothing.
 //
 // # Observability
 //
