@@ -176,13 +176,8 @@ func TestHeartbeatOnlyExtendsHeldMessages(t *testing.T) {
 func TestHeartbeatBatchesExtensions(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, func(o *snssqs.SubscriberOptions) { o.ReceiversPerQueue = 1 })
-		started := make(chan struct{}, 10)
-		release := make(chan struct{})
-		_, err := h.s.Handle(queueA, "t", func(context.Context, *snssqs.Message) error {
-			started <- struct{}{}
-			<-release
-			return nil
-		})
+		hd, started, release := blockingHandler()
+		_, err := h.s.Handle(queueA, "t", hd)
 		require.NoError(t, err)
 		for i := range 10 {
 			h.sqs.send(queueA, envelopeBody(t, "t", i))

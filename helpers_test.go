@@ -896,7 +896,7 @@ type cardCreated struct {
 // blockingHandler returns a handler that signals its start and returns nil
 // once release is closed.
 func blockingHandler() (snssqs.Handler, chan struct{}, chan struct{}) {
-	started, release := make(chan struct{}, 1), make(chan struct{})
+	started, release := make(chan struct{}, 100), make(chan struct{})
 	return func(context.Context, *snssqs.Message) error {
 		started <- struct{}{}
 		<-release

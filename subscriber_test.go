@@ -682,13 +682,8 @@ func TestFIFOGroupsInOrder(t *testing.T) {
 func TestFairQueueGroupsRunConcurrently(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t)
-		started := make(chan struct{}, 10)
-		release := make(chan struct{})
-		_, err := h.s.Handle(queueA, "t", func(context.Context, *snssqs.Message) error {
-			started <- struct{}{}
-			<-release
-			return nil
-		})
+		hd, started, release := blockingHandler()
+		_, err := h.s.Handle(queueA, "t", hd)
 		require.NoError(t, err)
 		for i := range 10 {
 			h.sqs.send(queueA, envelopeBody(t, "t", i), withGroup("tenant-1"))
