@@ -78,4 +78,3 @@ const (
 	routeQueueA = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders"
 	routeQueueB = "https://sqs.eu-west-1.amazonaws.com/123456789012/audit"
 )
-
