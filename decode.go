@@ -159,13 +159,8 @@ func decodeReceived(queueURL string, sm types.Message, allowed map[string]struct
 // decodeEnvelope fills m from body: a CloudEvents envelope when body is a
 // JSON object with a "specversion" member, the raw body otherwise.
 func decodeEnvelope(m *Message, body []byte) error {
-	keys := codec.Object(body)
-	if _, ok := keys["specversion"]; !ok {
-		m.Data = body
-		return nil
-	}
-	e, err := codec.FromMembers(keys)
-	if err != nil {
+	e, isEnvelope, err := codec.ParseEnvelope(body)
+	if !isEnvelope || err != nil {
 		m.Data = body
 		return err
 	}

@@ -109,13 +109,12 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 // ErrMalformedMessage, when specversion is not "1.0" or id, source or type is
 // missing.
 func (e *Envelope) UnmarshalJSON(b []byte) error {
-	raw := codec.Object(bytes.Clone(b)) // its values alias the copy, which e keeps
-	if raw == nil {
-		return fmt.Errorf("%w: not a JSON object", ErrMalformedMessage)
-	}
-	out, err := codec.FromMembers(raw)
-	if err != nil {
+	out, isEnvelope, err := codec.ParseEnvelope(bytes.Clone(b)) // its values alias the copy, which e keeps
+	switch {
+	case err != nil:
 		return err
+	case !isEnvelope:
+		return fmt.Errorf("%w: not a JSON object with a specversion", ErrMalformedMessage)
 	}
 	*e = Envelope(out)
 	return nil

@@ -29,9 +29,11 @@ func TestRun(t *testing.T) {
 	attemptLine := regexp.MustCompile(`^attempt (\d) of 3`)
 	for _, e := range entries {
 		if e.Level <= logrus.WarnLevel {
-			// The only warnings are the subscriber's, for the failed attempts.
-			assert.Equal(t, "snssqs: handler failed; message will be redelivered", e.Message, "unexpected %s: %v", e.Level, e.Data)
-			assert.Equal(t, logrus.WarnLevel, e.Level)
+			// The only warnings are the subscriber's, for the failed
+			// attempts: each names its message and carries the error.
+			assert.Equal(t, logrus.WarnLevel, e.Level, "unexpected %s: %q %v", e.Level, e.Message, e.Data)
+			assert.Contains(t, e.Data, logrus.ErrorKey, "the warning carries the handler's error: %v", e.Data)
+			assert.Contains(t, e.Data, "sqs_message_id", "the warning names the message: %v", e.Data)
 			continue
 		}
 		if m := attemptLine.FindStringSubmatch(e.Message); m != nil {

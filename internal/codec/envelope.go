@@ -117,11 +117,23 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// FromMembers decodes the CloudEvents envelope whose top-level members
-// (Object) are raw. It fails, wrapping ErrMalformedMessage, when
-// specversion is not "1.0", id, source or type is missing, or a member
-// has the wrong type.
-func FromMembers(raw map[string]json.RawMessage) (Envelope, error) {
+// ParseEnvelope decodes body as a CloudEvents envelope. A body that is not
+// a JSON object with a "specversion" member is not one: isEnvelope is
+// false, with no error. An envelope fails, wrapping ErrMalformedMessage,
+// when specversion is not "1.0", id, source or type is missing, or a member
+// has the wrong type. Data and the extensions may alias body.
+func ParseEnvelope(body []byte) (e Envelope, isEnvelope bool, err error) {
+	keys := object(body)
+	if _, ok := keys["specversion"]; !ok {
+		return Envelope{}, false, nil
+	}
+	e, err = fromMembers(keys)
+	return e, true, err
+}
+
+// fromMembers decodes the CloudEvents envelope whose top-level members are
+// raw.
+func fromMembers(raw map[string]json.RawMessage) (Envelope, error) {
 	str := func(k string) (string, error) {
 		v, ok := raw[k]
 		if !ok || string(v) == "null" {

@@ -337,9 +337,9 @@ func plainKey(k []byte) bool {
 	return true
 }
 
-// Object returns body's top-level members when body is a JSON object,
+// object returns body's top-level members when body is a JSON object,
 // nil otherwise. Decoding walks each JSON layer once through it.
-func Object(body []byte) map[string]json.RawMessage {
+func object(body []byte) map[string]json.RawMessage {
 	keys := make(map[string]json.RawMessage, 8)
 	plain := true
 	if !members(body, func(k, v []byte) {

@@ -47,10 +47,10 @@ func FuzzJSONScanner(f *testing.F) {
 		if isObject {
 			require.NoError(t, json.Unmarshal(b, &want))
 		}
-		got := Object(b)
+		got := object(b)
 		if !isObject {
 			if got != nil {
-				t.Fatalf("Object(%q) = %v for a non-object", b, got)
+				t.Fatalf("object(%q) = %v for a non-object", b, got)
 			}
 		} else {
 			require.Len(t, got, len(want), "members of %q", b)
