@@ -28,6 +28,7 @@ func Scenarios() []Scenario {
 		fanoutScenarios(),
 		filterScenarios(),
 		errorScenarios(),
+		fidelityScenarios(),
 		libraryScenarios(),
 	} {
 		all = append(all, group...)

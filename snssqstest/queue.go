@@ -39,8 +39,8 @@ const (
 const (
 	defaultVisibilityTimeout = 30
 	maxVisibilityTimeout     = 43200
-	defaultRetentionSeconds  = 345600 // 4 days
-	defaultMaxMessageSize    = 262144
+	defaultRetentionSeconds  = 345600  // 4 days
+	defaultMaxMessageSize    = 1048576 // SQS's default since August 2025
 	maxMessageSizeLimit      = 1048576
 	maxDelaySeconds          = 900
 	maxWaitTimeSeconds       = 20

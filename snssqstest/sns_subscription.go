@@ -55,6 +55,14 @@ func (n *snsService) subscribe(topicARN, protocol, endpoint string, attrs map[st
 	if !snsProtocols[protocol] {
 		return "", snsInvalidParameter("Invalid parameter: Amazon SNS does not support this protocol string: %s", protocol)
 	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	// The topic is looked up before the endpoint is checked: a Subscribe to
+	// a topic that does not exist is NotFound whatever its endpoint.
+	t, err := n.lookupTopicLocked(topicARN, "TopicArn")
+	if err != nil {
+		return "", err
+	}
 	if endpoint == "" {
 		return "", snsInvalidParameter("Invalid parameter: Endpoint")
 	}
@@ -70,12 +78,6 @@ func (n *snsService) subscribe(topicARN, protocol, endpoint string, attrs map[st
 		if !snsSubscriptionSettable[k] {
 			return "", snsInvalidParameter("Invalid parameter: Attributes Reason: Unknown attribute name %s", k)
 		}
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	t, err := n.lookupTopicLocked(topicARN, "TopicArn")
-	if err != nil {
-		return "", err
 	}
 	if strings.HasSuffix(queueName, ".fifo") && !t.fifo {
 		return "", snsInvalidParameter("Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics")

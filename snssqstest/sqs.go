@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -182,7 +183,7 @@ func defaultQueueAttrs(fifo bool) map[string]string {
 		"DelaySeconds":                  "0",
 		"ReceiveMessageWaitTimeSeconds": "0",
 		"MessageRetentionPeriod":        "345600",
-		"MaximumMessageSize":            "262144",
+		"MaximumMessageSize":            strconv.Itoa(defaultMaxMessageSize),
 		"SqsManagedSseEnabled":          "true",
 	}
 	if fifo {
@@ -319,11 +320,17 @@ func (q *sqsService) tagQueue(queueURL string, tags map[string]string) *sqsError
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	n := len(x.tags)
+	for k := range tags {
+		if _, ok := x.tags[k]; !ok {
+			n++
+		}
+	}
+	if n > 50 { // checked before any is stored: a refused TagQueue changes nothing
+		return errInvalidParameterValue("Too many tags added for queue %s.", x.name)
+	}
 	for k, v := range tags {
 		x.tags[k] = v
-	}
-	if len(x.tags) > 50 {
-		return errInvalidParameterValue("Too many tags added for queue %s.", x.name)
 	}
 	return nil
 }

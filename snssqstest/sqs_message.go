@@ -51,7 +51,7 @@ func buildMessage(x *queue, e sendEntry) (*sqsMessage, time.Duration, *sqsError)
 	delay := time.Duration(cfg.delaySeconds) * time.Second
 	if e.DelaySeconds != nil {
 		d := *e.DelaySeconds
-		if x.fifo {
+		if x.fifo && d != 0 { // 0 is valid: no delay of its own
 			return nil, 0, errInvalidParameterValue("Value %d for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.", d)
 		}
 		if d < 0 || d > maxDelaySeconds {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -107,7 +108,7 @@ func TestSQSQueueLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "45", attrs.Attributes["VisibilityTimeout"])
 	assert.Equal(t, "arn:aws:sqs:us-east-1:000000000000:orders", attrs.Attributes["QueueArn"])
-	assert.Equal(t, "262144", attrs.Attributes["MaximumMessageSize"])
+	assert.Equal(t, "1048576", attrs.Attributes["MaximumMessageSize"])
 	assert.Equal(t, "345600", attrs.Attributes["MessageRetentionPeriod"])
 	assert.Equal(t, "0", attrs.Attributes["ApproximateNumberOfMessages"])
 	assert.NotContains(t, attrs.Attributes, "FifoQueue")
@@ -472,7 +473,7 @@ func TestSQSBatches(t *testing.T) {
 	var badID *types.InvalidBatchEntryId
 	require.ErrorAs(t, err, &badID)
 	var large []types.SendMessageBatchRequestEntry
-	for i := 0; i < 2; i++ {
+	for i := 0; i < 6; i++ { // 1.2 MB: over the 1 MiB a batch may carry
 		large = append(large, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprintf("l%d", i)), MessageBody: aws.String(strings.Repeat("x", 200000))})
 	}
 	_, err = c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: large})
@@ -949,4 +950,27 @@ func BenchmarkSQSBatchRoundTrip(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// DelaySeconds 0 on a FIFO queue is no delay of its own and is accepted, as
+// the aws CLI sends it (the SDK leaves a zero out); any other value is
+// InvalidParameterValue. Both SQS protocols.
+func TestSQSFIFODelaySecondsZero(t *testing.T) {
+	srv, c := sqstClient(t)
+	q, err := c.CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String("d0.fifo"),
+		Attributes: map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"}})
+	require.NoError(t, err)
+	url := aws.ToString(q.QueueUrl)
+	resp, out := rawJSON(t, srv, "SendMessage", `{"QueueUrl":"`+url+`","MessageBody":"x","MessageGroupId":"g","DelaySeconds":0}`)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "%v", out)
+	assert.NotEmpty(t, out["MessageId"])
+	resp, out = rawJSON(t, srv, "SendMessage", `{"QueueUrl":"`+url+`","MessageBody":"y","MessageGroupId":"g","DelaySeconds":5}`)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Equal(t, "com.amazonaws.sqs#InvalidParameterValue", out["__type"])
+
+	form := "Action=SendMessage&QueueUrl=" + neturl.QueryEscape(url) + "&MessageBody=z&MessageGroupId=g&DelaySeconds=0"
+	qresp, err := http.Post(srv.URL()+"/", "application/x-www-form-urlencoded", strings.NewReader(form))
+	require.NoError(t, err)
+	defer qresp.Body.Close()
+	assert.Equal(t, http.StatusOK, qresp.StatusCode, "the query protocol too")
 }
