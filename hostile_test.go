@@ -415,7 +415,7 @@ func TestHostileBodiesSQSRejects(t *testing.T) {
 		"NUL character":   {"a\x00b", "InvalidMessageContents"},
 		"U+FFFE":          {"a\uFFFEb", "InvalidMessageContents"},
 		"control char":    {"a\x01b", "InvalidMessageContents"},
-		"over size limit": {strings.Repeat("x", 262145), "InvalidParameterValue"},
+		"over size limit": {strings.Repeat("x", 1048577), "InvalidParameterValue"}, // the 1 MiB default
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
