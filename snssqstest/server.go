@@ -51,6 +51,7 @@ type options struct {
 	faults    Faults
 	// latency bounds the delay of every answer; zero for none.
 	latencyMin, latencyMax time.Duration
+	requestLog             *requestLog // nil: none
 }
 
 // Option configures a Server.
@@ -182,11 +183,31 @@ const closeGrace = 250 * time.Millisecond
 // ServeHTTP routes a request to SQS (JSON protocol when X-Amz-Target starts
 // with "AmazonSQS.", query protocol otherwise), SNS or STS.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if l := s.opts.requestLog; l != nil {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		service, op := "admin", r.URL.Path
+		if !strings.HasPrefix(r.URL.Path, adminPrefix) {
+			service, op = "?", "?"
+		}
+		defer func() { l.write(start, service, op, rec.code()) }()
+		w = rec
+		s.serve(w, r, func(svc, o string) { service, op = svc, o })
+		return
+	}
+	s.serve(w, r, nil)
+}
+
+// serve answers r; named, when set, learns its service and operation.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, named func(service, op string)) {
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
 		s.serveAdmin(w, r)
 		return
 	}
 	service, op, ok := operationOf(w, r)
+	if ok && named != nil {
+		named(service, op)
+	}
 	if !ok {
 		return
 	}

@@ -6,7 +6,9 @@
 //	aws --endpoint-url http://127.0.0.1:4566 sns create-topic --name orders
 //
 // It prints "snssqs-emulator listening on http://ADDR" once it accepts
-// connections and shuts down cleanly on SIGINT or SIGTERM.
+// connections and shuts down cleanly on SIGINT or SIGTERM. With -v it logs
+// every request to stderr: time, service, operation, status and duration,
+// never credentials or bodies. -h lists the flags and the admin endpoints.
 package main
 
 import (
@@ -45,6 +47,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	account := fs.String("account", snssqstest.DefaultAccountID, "account id used in ARNs, queue URLs and GetCallerIdentity")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (flushed on SIGINT/SIGTERM)")
 	latency := fs.String("latency", "", "delay every answer, to model a network: a duration (15ms) or a range (10ms-20ms), drawn uniformly")
+	verbose := fs.Bool("v", false, "log every request to stderr: time, service, operation, status, duration (never credentials or bodies)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: snssqs-emulator [flags]\n\nAn in-process SNS+SQS emulator speaking the AWS wire protocols.\n\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, adminHelp)
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,12 +74,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := snssqstest.NewServer(
+	opts := []snssqstest.Option{
 		snssqstest.WithAddr(*addr),
 		snssqstest.WithRegion(*region),
 		snssqstest.WithAccountID(*account),
 		snssqstest.WithLatency(lo, hi),
-	)
+	}
+	if *verbose {
+		opts = append(opts, snssqstest.WithRequestLog(stderr))
+	}
+	srv, err := snssqstest.NewServer(opts...)
 	if err != nil {
 		return err
 	}
@@ -82,3 +94,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	<-ctx.Done()
 	return nil
 }
+
+// adminHelp lists the emulator's own endpoints, under the server's URL.
+const adminHelp = `
+Admin endpoints (no AWS request uses these paths):
+  GET    /_snssqstest/health    200 "ok" once the server answers (for healthchecks)
+  GET    /_snssqstest/requests  request counts per operation, as JSON
+  DELETE /_snssqstest/requests  reset the counts
+  GET    /_snssqstest/latency   the delay of every answer: "" (none), "15ms" or "10ms-20ms"
+  PUT    /_snssqstest/latency   set it, the body in the same form
+
+Example:
+  snssqs-emulator -v &
+  aws --endpoint-url http://127.0.0.1:4566 sns create-topic --name orders
+`
