@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/sirupsen/logrus"
 
@@ -36,8 +37,11 @@ func (f *Flags) Setup(ctx context.Context, log logrus.FieldLogger) (*Env, error)
 		}
 		return &Env{Config: cfg, Target: "AWS", closeFn: func() {}}, nil
 	case *f.endpoint != "":
-		// LocalStack and moto accept any credentials; keep the user's if set.
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(*f.region))
+		// LocalStack and moto accept any credentials; keep the user's if set
+		// (environment, shared files, SSO, a process), but never ask EC2's
+		// instance metadata service, which off EC2 only times out and warns.
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(*f.region),
+			config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
 		if err != nil {
 			return nil, fmt.Errorf("loading AWS config: %w", err)
 		}
