@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -25,6 +26,8 @@ func fidelityScenarios() []Scenario {
 		{Name: "SQS/TagQueueOver50ChangesNothing", Run: sqsTagQueueOver50},
 		{Name: "SNS/PublishGroupIDToStandardTopic", Run: snsPublishGroupIDStandard},
 		{Name: "SNS/SubscribeToMissingTopicIsNotFound", Run: snsSubscribeMissingTopic},
+		{Name: "SQS/AddRemovePermission", Run: sqsAddRemovePermission},
+		{Name: "SNS/AddRemovePermission", Run: snsAddRemovePermission},
 	}
 }
 
@@ -94,4 +97,72 @@ func assertAPIError(t *testing.T, err error, code string) {
 	var ae smithy.APIError
 	require.True(t, errors.As(err, &ae), "want an AWS error %s, got %v", code, err)
 	assert.Equal(t, code, ae.ErrorCode())
+}
+
+// policyStatement finds the statement labelled sid in a policy document.
+func policyStatement(t *testing.T, policy, sid string) (map[string]any, bool) {
+	t.Helper()
+	if policy == "" {
+		return nil, false
+	}
+	var doc struct{ Statement []map[string]any }
+	require.NoError(t, json.Unmarshal([]byte(policy), &doc), "policy %s", policy)
+	for _, s := range doc.Statement {
+		if s["Sid"] == sid {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// AddPermission adds a statement, labelled as asked, to the queue's Policy
+// attribute granting the accounts the actions; a second one with the label
+// is InvalidParameterValue. RemovePermission takes it out again; an unknown
+// label is InvalidParameterValue.
+func sqsAddRemovePermission(t *testing.T, e *Env) {
+	ctx := e.Context(t)
+	q := e.CreateQueue(t, e.Name("perm"), nil)
+	in := &sqs.AddPermissionInput{QueueUrl: aws.String(q.URL), Label: aws.String("partner-send"),
+		AWSAccountIds: []string{"111122223333"}, Actions: []string{"SendMessage"}}
+	_, err := e.SQS.AddPermission(ctx, in)
+	require.NoError(t, err)
+	policy := e.QueueAttributes(t, q.URL, sqstypes.QueueAttributeNamePolicy)["Policy"]
+	st, ok := policyStatement(t, policy, "partner-send")
+	require.True(t, ok, "the statement is in the Policy: %s", policy)
+	assert.Equal(t, "Allow", st["Effect"])
+	assert.Contains(t, fmt.Sprint(st["Principal"]), "111122223333")
+	assert.Contains(t, fmt.Sprint(st["Action"]), "SQS:SendMessage")
+	assert.Equal(t, q.ARN, st["Resource"])
+	_, err = e.SQS.AddPermission(ctx, in)
+	assertAPIError(t, err, "InvalidParameterValue")
+
+	_, err = e.SQS.RemovePermission(ctx, &sqs.RemovePermissionInput{QueueUrl: aws.String(q.URL), Label: aws.String("partner-send")})
+	require.NoError(t, err)
+	_, ok = policyStatement(t, e.QueueAttributes(t, q.URL, sqstypes.QueueAttributeNamePolicy)["Policy"], "partner-send")
+	assert.False(t, ok, "removed")
+	_, err = e.SQS.RemovePermission(ctx, &sqs.RemovePermissionInput{QueueUrl: aws.String(q.URL), Label: aws.String("partner-send")})
+	assertAPIError(t, err, "InvalidParameterValue")
+}
+
+// AddPermission on a topic adds a statement to its Policy, next to the
+// default one; RemovePermission takes it out.
+func snsAddRemovePermission(t *testing.T, e *Env) {
+	ctx := e.Context(t)
+	topic := e.CreateTopic(t, e.Name("perm"), nil)
+	_, err := e.SNS.AddPermission(ctx, &sns.AddPermissionInput{TopicArn: aws.String(topic), Label: aws.String("partner-publish"),
+		AWSAccountId: []string{"111122223333"}, ActionName: []string{"Publish"}})
+	require.NoError(t, err)
+	policy := func() string {
+		out, err := e.SNS.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(topic)})
+		require.NoError(t, err)
+		return out.Attributes["Policy"]
+	}
+	st, ok := policyStatement(t, policy(), "partner-publish")
+	require.True(t, ok, "the statement is in the Policy: %s", policy())
+	assert.Contains(t, fmt.Sprint(st["Principal"]), "111122223333")
+	assert.Contains(t, fmt.Sprint(st["Action"]), "SNS:Publish")
+	_, err = e.SNS.RemovePermission(ctx, &sns.RemovePermissionInput{TopicArn: aws.String(topic), Label: aws.String("partner-publish")})
+	require.NoError(t, err)
+	_, ok = policyStatement(t, policy(), "partner-publish")
+	assert.False(t, ok, "removed")
 }

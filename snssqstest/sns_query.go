@@ -61,6 +61,10 @@ func (n *snsService) serveQuery(w http.ResponseWriter, r *http.Request, action s
 		result, err = struct{}{}, n.untagResource(f.Get("ResourceArn"), snsList(f, "TagKeys.member"))
 	case "ListTagsForResource":
 		result, err = n.queryListTags(f)
+	case "AddPermission":
+		err = n.addPermission(f.Get("TopicArn"), f.Get("Label"), snsList(f, "AWSAccountId.member"), snsList(f, "ActionName.member"))
+	case "RemovePermission":
+		err = n.removePermission(f.Get("TopicArn"), f.Get("Label"))
 	default:
 		err = snsBadRequest("InvalidAction", "Could not find operation "+action+" for version 2010-03-31")
 	}

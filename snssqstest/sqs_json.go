@@ -149,6 +149,9 @@ type jsonRequest struct {
 	MessageGroupID              string                          `json:"MessageGroupId"`
 	MessageDeduplicationID      string                          `json:"MessageDeduplicationId"`
 	Entries                     json.RawMessage                 `json:"Entries"`
+	Label                       string                          `json:"Label"`
+	AWSAccountIDs               []string                        `json:"AWSAccountIds"`
+	Actions                     []string                        `json:"Actions"`
 }
 
 type jsonMessage struct {
@@ -379,7 +382,11 @@ func (q *sqsService) dispatchJSON(ctx context.Context, r *http.Request, op strin
 		return nil, q.changeMessageVisibility(req.QueueURL, req.ReceiptHandle, req.VisibilityTimeout)
 	case "ChangeMessageVisibilityBatch":
 		return q.jsonHandleBatch(req, "ChangeMessageVisibilityBatchRequestEntry", q.changeMessageVisibilityBatch)
-	case "AddPermission", "RemovePermission", "StartMessageMoveTask", "CancelMessageMoveTask", "ListMessageMoveTasks":
+	case "AddPermission":
+		return nil, q.addPermission(req.QueueURL, req.Label, req.AWSAccountIDs, req.Actions)
+	case "RemovePermission":
+		return nil, q.removePermission(req.QueueURL, req.Label)
+	case "StartMessageMoveTask", "CancelMessageMoveTask", "ListMessageMoveTasks":
 		return nil, errUnsupportedOperation("%s is not supported by snssqstest.", op)
 	}
 	return nil, errUnknownOperation(op)

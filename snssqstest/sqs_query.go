@@ -303,8 +303,10 @@ func (q *sqsService) dispatchQuery(r *http.Request, action string) (any, *sqsErr
 			Successful []xmlIDEntry      `xml:"ChangeMessageVisibilityBatchResultEntry"`
 			Failed     []xmlBatchFailure `xml:"BatchResultErrorEntry"`
 		}{toXMLIDs(ok), toXMLFailures(failed)}, nil
-	case "AddPermission", "RemovePermission":
-		return nil, errUnsupportedOperation("%s is not supported by snssqstest.", action)
+	case "AddPermission":
+		return nil, q.addPermission(queryQueueURL(r), f.Get("Label"), formList(f, "AWSAccountId"), formList(f, "ActionName"))
+	case "RemovePermission":
+		return nil, q.removePermission(queryQueueURL(r), f.Get("Label"))
 	case "":
 		return nil, errMissingParameter("Action")
 	}
