@@ -29,6 +29,7 @@ func Scenarios() []Scenario {
 		filterScenarios(),
 		errorScenarios(),
 		fidelityScenarios(),
+		redriveScenarios(),
 		libraryScenarios(),
 	} {
 		all = append(all, group...)

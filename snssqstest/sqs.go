@@ -29,6 +29,8 @@ type sqsService struct {
 
 	mu     sync.RWMutex
 	queues map[string]*queue // by name
+
+	moves moveTasks
 }
 
 func newSQSService(s *Server) *sqsService {
@@ -48,6 +50,7 @@ func (q *sqsService) close() {
 	for _, x := range qs {
 		x.markDeleted()
 	}
+	q.moves.wg.Wait() // move tasks watch the server's closing channel
 }
 
 var sqsActions = map[string]bool{

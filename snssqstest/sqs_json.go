@@ -125,33 +125,37 @@ func toIDEntries(ids []string) []jsonIDEntry {
 }
 
 type jsonRequest struct {
-	QueueURL                    string                          `json:"QueueUrl"`
-	QueueName                   string                          `json:"QueueName"`
-	QueueNamePrefix             string                          `json:"QueueNamePrefix"`
-	QueueOwnerAWSAccountID      string                          `json:"QueueOwnerAWSAccountId"`
-	Attributes                  map[string]string               `json:"Attributes"`
-	Tags                        map[string]string               `json:"Tags"` // TagQueue "Tags", CreateQueue "tags" (case-insensitive)
-	TagKeys                     []string                        `json:"TagKeys"`
-	AttributeNames              []string                        `json:"AttributeNames"`
-	MessageSystemAttributeNames []string                        `json:"MessageSystemAttributeNames"`
-	MessageAttributeNames       []string                        `json:"MessageAttributeNames"`
-	MaxNumberOfMessages         *int                            `json:"MaxNumberOfMessages"`
-	WaitTimeSeconds             *int                            `json:"WaitTimeSeconds"`
-	VisibilityTimeout           *int                            `json:"VisibilityTimeout"`
-	ReceiveRequestAttemptID     string                          `json:"ReceiveRequestAttemptId"`
-	ReceiptHandle               string                          `json:"ReceiptHandle"`
-	MaxResults                  *int                            `json:"MaxResults"`
-	NextToken                   string                          `json:"NextToken"`
-	MessageBody                 *string                         `json:"MessageBody"`
-	DelaySeconds                *int                            `json:"DelaySeconds"`
-	MessageAttributes           map[string]jsonMessageAttribute `json:"MessageAttributes"`
-	MessageSystemAttributes     map[string]jsonMessageAttribute `json:"MessageSystemAttributes"`
-	MessageGroupID              string                          `json:"MessageGroupId"`
-	MessageDeduplicationID      string                          `json:"MessageDeduplicationId"`
-	Entries                     json.RawMessage                 `json:"Entries"`
-	Label                       string                          `json:"Label"`
-	AWSAccountIDs               []string                        `json:"AWSAccountIds"`
-	Actions                     []string                        `json:"Actions"`
+	QueueURL                     string                          `json:"QueueUrl"`
+	QueueName                    string                          `json:"QueueName"`
+	QueueNamePrefix              string                          `json:"QueueNamePrefix"`
+	QueueOwnerAWSAccountID       string                          `json:"QueueOwnerAWSAccountId"`
+	Attributes                   map[string]string               `json:"Attributes"`
+	Tags                         map[string]string               `json:"Tags"` // TagQueue "Tags", CreateQueue "tags" (case-insensitive)
+	TagKeys                      []string                        `json:"TagKeys"`
+	AttributeNames               []string                        `json:"AttributeNames"`
+	MessageSystemAttributeNames  []string                        `json:"MessageSystemAttributeNames"`
+	MessageAttributeNames        []string                        `json:"MessageAttributeNames"`
+	MaxNumberOfMessages          *int                            `json:"MaxNumberOfMessages"`
+	WaitTimeSeconds              *int                            `json:"WaitTimeSeconds"`
+	VisibilityTimeout            *int                            `json:"VisibilityTimeout"`
+	ReceiveRequestAttemptID      string                          `json:"ReceiveRequestAttemptId"`
+	ReceiptHandle                string                          `json:"ReceiptHandle"`
+	MaxResults                   *int                            `json:"MaxResults"`
+	NextToken                    string                          `json:"NextToken"`
+	MessageBody                  *string                         `json:"MessageBody"`
+	DelaySeconds                 *int                            `json:"DelaySeconds"`
+	MessageAttributes            map[string]jsonMessageAttribute `json:"MessageAttributes"`
+	MessageSystemAttributes      map[string]jsonMessageAttribute `json:"MessageSystemAttributes"`
+	MessageGroupID               string                          `json:"MessageGroupId"`
+	MessageDeduplicationID       string                          `json:"MessageDeduplicationId"`
+	Entries                      json.RawMessage                 `json:"Entries"`
+	Label                        string                          `json:"Label"`
+	AWSAccountIDs                []string                        `json:"AWSAccountIds"`
+	Actions                      []string                        `json:"Actions"`
+	SourceArn                    string                          `json:"SourceArn"`
+	DestinationArn               string                          `json:"DestinationArn"`
+	MaxNumberOfMessagesPerSecond *int                            `json:"MaxNumberOfMessagesPerSecond"`
+	TaskHandle                   string                          `json:"TaskHandle"`
 }
 
 type jsonMessage struct {
@@ -386,8 +390,26 @@ func (q *sqsService) dispatchJSON(ctx context.Context, r *http.Request, op strin
 		return nil, q.addPermission(req.QueueURL, req.Label, req.AWSAccountIDs, req.Actions)
 	case "RemovePermission":
 		return nil, q.removePermission(req.QueueURL, req.Label)
-	case "StartMessageMoveTask", "CancelMessageMoveTask", "ListMessageMoveTasks":
-		return nil, errUnsupportedOperation("%s is not supported by snssqstest.", op)
+	case "StartMessageMoveTask":
+		h, err := q.startMoveTask(req.SourceArn, req.DestinationArn, req.MaxNumberOfMessagesPerSecond)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"TaskHandle": h}, nil
+	case "ListMessageMoveTasks":
+		res, err := q.listMoveTasks(req.SourceArn, req.MaxResults)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			Results []moveTaskResult `json:"Results"`
+		}{res}, nil
+	case "CancelMessageMoveTask":
+		n, err := q.cancelMoveTask(req.TaskHandle)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]int64{"ApproximateNumberOfMessagesMoved": n}, nil
 	}
 	return nil, errUnknownOperation(op)
 }

@@ -307,6 +307,34 @@ func (q *sqsService) dispatchQuery(r *http.Request, action string) (any, *sqsErr
 		return nil, q.addPermission(queryQueueURL(r), f.Get("Label"), formList(f, "AWSAccountId"), formList(f, "ActionName"))
 	case "RemovePermission":
 		return nil, q.removePermission(queryQueueURL(r), f.Get("Label"))
+	case "StartMessageMoveTask":
+		rate, err := formInt(f, "MaxNumberOfMessagesPerSecond")
+		if err != nil {
+			return nil, err
+		}
+		h, err := q.startMoveTask(f.Get("SourceArn"), f.Get("DestinationArn"), rate)
+		if err != nil {
+			return nil, err
+		}
+		return struct{ TaskHandle string }{h}, nil
+	case "ListMessageMoveTasks":
+		max, err := formInt(f, "MaxResults")
+		if err != nil {
+			return nil, err
+		}
+		res, err := q.listMoveTasks(f.Get("SourceArn"), max)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			Results []moveTaskResult `xml:"Results"`
+		}{res}, nil
+	case "CancelMessageMoveTask":
+		n, err := q.cancelMoveTask(f.Get("TaskHandle"))
+		if err != nil {
+			return nil, err
+		}
+		return struct{ ApproximateNumberOfMessagesMoved int64 }{n}, nil
 	case "":
 		return nil, errMissingParameter("Action")
 	}
