@@ -1,12 +1,15 @@
 package conformance
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/snssqs/snssqs/snssqstest"
 )
@@ -43,4 +46,12 @@ func TestConformance(t *testing.T) {
 	}
 	t.Logf("conformance target %s at %s (%s)", target, endpoint, region)
 	RunAll(t, NewEnv(cfg, target))
+}
+
+// The README reports the number of scenarios; this keeps it true.
+func TestReadmeCountsTheScenarios(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	want := fmt.Sprintf("The suite has %d scenarios.", len(Scenarios()))
+	assert.Contains(t, string(readme), want)
 }
