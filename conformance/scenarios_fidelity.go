@@ -28,6 +28,7 @@ func fidelityScenarios() []Scenario {
 		{Name: "SNS/SubscribeToMissingTopicIsNotFound", Run: snsSubscribeMissingTopic},
 		{Name: "SQS/AddRemovePermission", Run: sqsAddRemovePermission},
 		{Name: "SNS/AddRemovePermission", Run: snsAddRemovePermission},
+		{Name: "SQS/ChangeVisibilityWithAnEarlierReceiptHandle", Run: sqsChangeVisibilityEarlierReceipt},
 	}
 }
 
@@ -165,4 +166,26 @@ func snsAddRemovePermission(t *testing.T, e *Env) {
 	require.NoError(t, err)
 	_, ok = policyStatement(t, policy(), "partner-publish")
 	assert.False(t, ok, "removed")
+}
+
+// A standard queue's message received twice has two receipt handles; while
+// it is in flight under the second, ChangeMessageVisibility with the first
+// still applies to it, as DeleteMessage with any of its handles does ("the
+// request succeeds"). Visibility 0 makes it visible at once.
+func sqsChangeVisibilityEarlierReceipt(t *testing.T, e *Env) {
+	ctx := e.Context(t)
+	q := e.CreateQueue(t, e.Name("oldrh"), nil)
+	e.Send(ctx, t, q.URL, "twice")
+	first := e.receiveWithVisibility(t, q.URL, 1, 0, 1)
+	require.Len(t, first, 1)
+	var second []sqstypes.Message
+	e.Eventually(t, "the second receive", func() bool {
+		second = e.receiveWithVisibility(t, q.URL, 1, 1, 60)
+		return len(second) == 1
+	})
+	require.NotEqual(t, aws.ToString(first[0].ReceiptHandle), aws.ToString(second[0].ReceiptHandle), "a new handle per receive")
+	_, err := e.SQS.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(q.URL),
+		ReceiptHandle: first[0].ReceiptHandle, VisibilityTimeout: 0})
+	require.NoError(t, err, "the earlier handle of a message in flight")
+	assert.Len(t, e.receiveWithVisibility(t, q.URL, 1, 2, 60), 1, "visible again at once")
 }

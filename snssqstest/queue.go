@@ -650,7 +650,9 @@ func (q *queue) deleteMessage(handle string) *sqsError {
 }
 
 // changeVisibility sets the remaining visibility timeout of an in-flight
-// message, counted from now.
+// message, counted from now. As with deleteMessage, standard queues accept
+// any handle the message was received with (an earlier receive's too, as
+// moto does); FIFO queues only the latest.
 func (q *queue) changeVisibility(handle string, timeout time.Duration) *sqsError {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -660,7 +662,7 @@ func (q *queue) changeVisibility(handle string, timeout time.Duration) *sqsError
 	if err != nil {
 		return err
 	}
-	if m == nil || m.token != token && m.state == stateInflight {
+	if m == nil || q.fifo && m.token != token && m.state == stateInflight {
 		return errInvalidParameterValue("Value %s for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.", handle)
 	}
 	if m.state != stateInflight {
