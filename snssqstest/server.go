@@ -271,6 +271,11 @@ func serviceOf(r *http.Request, action string) string {
 	switch {
 	case action == "GetCallerIdentity":
 		return "sts"
+	case action == "AddPermission" || action == "RemovePermission": // both services have them
+		if r.Form.Get("TopicArn") != "" {
+			return "sns"
+		}
+		return "sqs"
 	case isSQSAction(action):
 		return "sqs"
 	default:

@@ -60,7 +60,7 @@ var sqsActions = map[string]bool{
 	"DeleteMessageBatch": true, "ChangeMessageVisibility": true,
 	"ChangeMessageVisibilityBatch": true, "PurgeQueue": true, "TagQueue": true,
 	"UntagQueue": true, "ListQueueTags": true, "ListDeadLetterSourceQueues": true,
-	"AddPermission": true, "RemovePermission": true,
+	"StartMessageMoveTask": true, "ListMessageMoveTasks": true, "CancelMessageMoveTask": true,
 }
 
 // isSQSAction reports whether a query-protocol action belongs to SQS.

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/snssqs/snssqs/clock"
 )
 
 // Message move tasks (StartMessageMoveTask, ListMessageMoveTasks,
@@ -60,6 +58,11 @@ func errResourceNotFound(format string, args ...any) *sqsError {
 func (q *sqsService) startMoveTask(sourceARN, destinationARN string, rate *int) (string, *sqsError) {
 	if sourceARN == "" {
 		return "", errMissingParameter("SourceArn")
+	}
+	select {
+	case <-q.closing: // no task starts once the server is closing
+		return "", errUnsupportedOperation("The server is shutting down.")
+	default:
 	}
 	src := q.queueByARN(sourceARN)
 	if src == nil {
@@ -131,7 +134,8 @@ func (q *sqsService) isDeadLetterQueue(arn string) bool {
 	return false
 }
 
-// runMoveTask moves task.toMove messages, a second's worth at a time.
+// runMoveTask moves task.toMove messages, a second's worth at a time, until
+// they are moved, one cannot be, or the task is cancelled.
 func (q *sqsService) runMoveTask(src *queue, task *moveTask) {
 	defer q.moves.wg.Done()
 	perTick := task.rate
@@ -140,63 +144,55 @@ func (q *sqsService) runMoveTask(src *queue, task *moveTask) {
 	}
 	for {
 		task.mu.Lock()
-		left := task.toMove - task.moved
+		left, status := task.toMove-task.moved, task.status
 		task.mu.Unlock()
-		if left > 0 {
-			moved, failure := q.moveSome(src, task.destinationARN, min(perTick, left))
-			task.mu.Lock()
-			task.moved += moved
-			if failure != "" {
-				task.status, task.failure = moveFailed, failure
-			}
-			done := task.status == moveFailed || task.moved >= task.toMove || moved == 0
-			if done && task.status == moveRunning {
-				task.status = moveCompleted
-			}
-			task.mu.Unlock()
-			if done {
-				return
-			}
-		} else {
-			task.mu.Lock()
-			if task.status == moveRunning {
-				task.status = moveCompleted
-			}
-			task.mu.Unlock()
+		if status != moveRunning || left <= 0 {
+			task.finish()
 			return
 		}
-		select {
-		case <-task.cancel:
-			task.mu.Lock()
-			task.status = moveCancelled
-			task.mu.Unlock()
-			return
-		case <-q.closing:
-			return
-		default:
+		moved, failure := q.moveSome(src, task.destinationARN, min(perTick, left))
+		task.mu.Lock()
+		task.moved += moved
+		if failure != "" {
+			task.status, task.failure = moveFailed, failure
+		} else if moved == 0 { // someone else took them: nothing left to move
+			task.toMove = task.moved
 		}
-		if !clock.Sleep(q.clk, time.Second, mergeDone(task.cancel, q.closing)) {
-			task.mu.Lock()
-			if task.status == moveCancelling {
-				task.status = moveCancelled
-			}
-			task.mu.Unlock()
+		done := task.moved >= task.toMove
+		task.mu.Unlock()
+		if failure != "" || done || !q.waitMoveTick(task) {
+			task.finish()
 			return
 		}
 	}
 }
 
-// mergeDone closes its result when a or b is closed.
-func mergeDone(a, b <-chan struct{}) <-chan struct{} {
-	out := make(chan struct{})
-	go func() {
-		select {
-		case <-a:
-		case <-b:
-		}
-		close(out)
-	}()
-	return out
+// finish sets the status a task ends with: CANCELLED once cancelled,
+// COMPLETED when it was still running; FAILED stays.
+func (t *moveTask) finish() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch t.status {
+	case moveCancelling:
+		t.status = moveCancelled
+	case moveRunning:
+		t.status = moveCompleted
+	}
+}
+
+// waitMoveTick waits a second on the server's clock; it reports false when
+// the task is cancelled or the server closes first.
+func (q *sqsService) waitMoveTick(task *moveTask) bool {
+	t := q.clk.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return true
+	case <-task.cancel:
+		return false
+	case <-q.closing:
+		return false
+	}
 }
 
 // moveSome moves up to n visible messages of src, oldest first, to

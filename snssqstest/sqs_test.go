@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	neturl "net/url"
 	"strconv"
@@ -994,4 +995,57 @@ func TestSQSFIFOChangeVisibilityNeedsTheLatestHandle(t *testing.T) {
 	assert.Equal(t, "InvalidParameterValue", apiCode(t, err))
 	_, err = c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(url), ReceiptHandle: second[0].ReceiptHandle, VisibilityTimeout: 5})
 	require.NoError(t, err)
+}
+
+// A move task with MaxNumberOfMessagesPerSecond 2 moves two messages a
+// second on the server's clock, then completes; the query protocol starts
+// and lists tasks too.
+func TestSQSMessageMoveTaskRate(t *testing.T) {
+	clk := sqsFakeClock()
+	srv, c := sqstClient(t, WithClock(clk))
+	ctx := t.Context()
+	sqstCreate(t, c, "mv-dlq", nil)
+	dlqARN, _ := srv.QueueARN("mv-dlq")
+	srcURL := sqstCreate(t, c, "mv-src", map[string]string{"VisibilityTimeout": "1",
+		"RedrivePolicy": `{"deadLetterTargetArn":"` + dlqARN + `","maxReceiveCount":"1"}`})
+	for i := range 5 {
+		sqstSend(t, c, srcURL, fmt.Sprintf("m%d", i))
+	}
+	require.Len(t, sqstReceive(t, c, srcURL, 10), 5)
+	clk.Advance(time.Second)
+	require.Empty(t, sqstReceive(t, c, srcURL, 10), "the second receive moves them to the DLQ")
+	v, _, _ := srv.Counts("mv-dlq")
+	require.Equal(t, 5, v)
+
+	form := neturl.Values{"Action": {"StartMessageMoveTask"}, "SourceArn": {dlqARN}, "MaxNumberOfMessagesPerSecond": {"2"}}
+	resp, err := http.PostForm(srv.URL()+"/", form)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	assert.Contains(t, string(body), "<TaskHandle>")
+
+	moved := func() int64 {
+		out, err := c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqARN)})
+		require.NoError(t, err)
+		require.Len(t, out.Results, 1)
+		return out.Results[0].ApproximateNumberOfMessagesMoved
+	}
+	require.Eventually(t, func() bool { return moved() == 2 }, 5*time.Second, time.Millisecond, "two in the first second")
+	require.True(t, clk.BlockUntil(1, nil))
+	clk.Advance(time.Second)
+	require.Eventually(t, func() bool { return moved() == 4 }, 5*time.Second, time.Millisecond)
+	require.True(t, clk.BlockUntil(1, nil))
+	clk.Advance(time.Second)
+	require.Eventually(t, func() bool { return moved() == 5 }, 5*time.Second, time.Millisecond)
+	out, err := c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqARN)})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		out, err = c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqARN)})
+		return err == nil && aws.ToString(out.Results[0].Status) == "COMPLETED"
+	}, 5*time.Second, time.Millisecond)
+	assert.Empty(t, aws.ToString(out.Results[0].TaskHandle), "only a running task carries its handle")
+	v, _, _ = srv.Counts("mv-src")
+	assert.Equal(t, 5, v, "every message is back in its source queue")
+
 }
