@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -29,6 +31,7 @@ func fidelityScenarios() []Scenario {
 		{Name: "SQS/AddRemovePermission", Run: sqsAddRemovePermission},
 		{Name: "SNS/AddRemovePermission", Run: snsAddRemovePermission},
 		{Name: "SQS/ChangeVisibilityWithAnEarlierReceiptHandle", Run: sqsChangeVisibilityEarlierReceipt},
+		{Name: "SNS/HTTPSubscriptionConfirmedByToken", Run: snsHTTPSubscriptionConfirmed},
 	}
 }
 
@@ -188,4 +191,39 @@ func sqsChangeVisibilityEarlierReceipt(t *testing.T, e *Env) {
 		ReceiptHandle: first[0].ReceiptHandle, VisibilityTimeout: 0})
 	require.NoError(t, err, "the earlier handle of a message in flight")
 	assert.Len(t, e.receiveWithVisibility(t, q.URL, 1, 2, 60), 1, "visible again at once")
+}
+
+// An http subscription is "pending confirmation" until confirmed: SNS POSTs
+// a SubscriptionConfirmation carrying a Token to the endpoint, and
+// ConfirmSubscription with that token confirms it ("PendingConfirmation"
+// false). The endpoint is served here, on loopback.
+func snsHTTPSubscriptionConfirmed(t *testing.T, e *Env) {
+	e.SkipOnMoto(t, "moto 5.2.1 confirms an http subscription at once and POSTs no SubscriptionConfirmation (Subscribe: for http/https the endpoint owner must confirm with ConfirmSubscription)")
+	ctx := e.Context(t)
+	docs := make(chan map[string]string, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var doc map[string]string
+		if json.NewDecoder(r.Body).Decode(&doc) == nil {
+			docs <- doc
+		}
+	}))
+	defer srv.Close()
+	topic := e.CreateTopic(t, e.Name("web"), nil)
+	out, err := e.SNS.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(topic), Protocol: aws.String("http"), Endpoint: aws.String(srv.URL + "/sns")})
+	require.NoError(t, err)
+	assert.Equal(t, "pending confirmation", aws.ToString(out.SubscriptionArn))
+	var conf map[string]string
+	select {
+	case conf = <-docs:
+	case <-ctx.Done():
+		t.Fatal("no SubscriptionConfirmation reached the endpoint")
+	}
+	assert.Equal(t, "SubscriptionConfirmation", conf["Type"])
+	assert.Equal(t, topic, conf["TopicArn"])
+	require.NotEmpty(t, conf["Token"])
+	confirmed, err := e.SNS.ConfirmSubscription(ctx, &sns.ConfirmSubscriptionInput{TopicArn: aws.String(topic), Token: aws.String(conf["Token"])})
+	require.NoError(t, err)
+	attrs, err := e.SNS.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: confirmed.SubscriptionArn})
+	require.NoError(t, err)
+	assert.Equal(t, "false", attrs.Attributes["PendingConfirmation"])
 }

@@ -14,6 +14,8 @@ import (
 //	DELETE /_snssqstest/requests  reset the counts
 //	GET    /_snssqstest/latency   the delay of every answer: "" (none), "15ms" or "10ms-20ms"
 //	PUT    /_snssqstest/latency   set it, the body in the same form (SetLatency)
+//	GET    /_snssqstest/sns/deliveries    documents sent to subscriptions that are not queues (EndpointDeliveries)
+//	GET    /_snssqstest/sns/certificate.pem  the certificate that signs them (their SigningCertURL)
 //
 // A separate process (a benchmark, another language's tests) uses them the
 // way Go code uses Requests and ResetRequests.
@@ -37,6 +39,13 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 	case adminPrefix + "latency":
 		s.serveLatency(w, r)
+	case signingCertPath:
+		_, cert := s.sns.endpoints.signer()
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		_, _ = w.Write(cert)
+	case adminPrefix + "sns/deliveries":
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s.EndpointDeliveries())
 	default:
 		http.NotFound(w, r)
 	}

@@ -174,6 +174,7 @@ func (s *Server) Close() {
 		}
 		<-s.serveErr // http.ErrServerClosed, or the listener's failure: nothing left to release
 		s.sqs.close()
+		s.sns.endpoints.close() // cancels and waits for POSTs to endpoints
 	})
 }
 

@@ -31,6 +31,8 @@ type snsService struct {
 	// deliveryFailures counts deliveries SQS refused (missing queue, ...),
 	// after any redrive to the subscription's dead-letter queue.
 	deliveryFailures atomic.Int64
+
+	endpoints *snsEndpoints // subscriptions that are not SQS queues
 }
 
 // snsError is an SNS error as the query protocol reports it.
@@ -70,7 +72,7 @@ func snsResourceNotFound() *snsError {
 }
 
 func newSNSService(s *Server) *snsService {
-	return &snsService{s: s, topics: make(map[string]*snsTopic), subs: make(map[string]*snsSubscription)}
+	return &snsService{s: s, topics: make(map[string]*snsTopic), subs: make(map[string]*snsSubscription), endpoints: newSNSEndpoints()}
 }
 
 func (n *snsService) topicARN(name string) string {

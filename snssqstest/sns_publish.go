@@ -309,6 +309,7 @@ func (n *snsService) publish(topicARN, param string, entries []*snsPublishEntry)
 	}
 	now := n.s.opts.clock.Now()
 	var plans []snsDeliveryPlan
+	var endpointPlans []endpointPlan
 
 	n.mu.Lock()
 	if n.topics[topicARN] != t {
@@ -345,6 +346,17 @@ func (n *snsService) publish(topicARN, param string, entries []*snsPublishEntry)
 		results[i].MessageID, results[i].SequenceNumber = msgID, seq
 		message := e.messageFor("sqs")
 		for _, sub := range t.subs {
+			if sub.protocol != "sqs" && sub.confirmed {
+				m := e.messageFor(sub.protocol)
+				if sub.filter.matches(m, e.Attributes) {
+					endpointPlans = append(endpointPlans, endpointPlan{protocol: sub.protocol, endpoint: sub.endpoint, plan: snsDeliveryPlan{
+						subscriptionARN: sub.arn, raw: sub.raw, topicARN: t.arn, messageID: msgID, sequence: seq,
+						subject: e.Subject, hasSubject: e.HasSubject, message: m, timestamp: now,
+						signatureVersion: t.signatureVersionLocked(), attrs: e.Attributes,
+					}})
+				}
+				continue
+			}
 			if sub.protocol != "sqs" || !sub.confirmed || !sub.filter.matches(message, e.Attributes) {
 				continue
 			}
@@ -362,7 +374,16 @@ func (n *snsService) publish(topicARN, param string, entries []*snsPublishEntry)
 	for _, p := range plans {
 		n.deliver(p)
 	}
+	for _, p := range endpointPlans {
+		n.deliverToEndpoint(p.plan, p.protocol, p.endpoint)
+	}
 	return results, nil
+}
+
+// endpointPlan is a notification for a subscription that is not a queue.
+type endpointPlan struct {
+	protocol, endpoint string
+	plan               snsDeliveryPlan
 }
 
 // deliver hands one message to SQS, falling back to the subscription's

@@ -61,6 +61,10 @@ func (n *snsService) serveQuery(w http.ResponseWriter, r *http.Request, action s
 		result, err = struct{}{}, n.untagResource(f.Get("ResourceArn"), snsList(f, "TagKeys.member"))
 	case "ListTagsForResource":
 		result, err = n.queryListTags(f)
+	case "ConfirmSubscription":
+		var arn string
+		arn, err = n.confirmSubscription(f.Get("TopicArn"), f.Get("Token"))
+		result = struct{ SubscriptionArn string }{arn}
 	case "AddPermission":
 		err = n.addPermission(f.Get("TopicArn"), f.Get("Label"), snsList(f, "AWSAccountId.member"), snsList(f, "ActionName.member"))
 	case "RemovePermission":

@@ -15,10 +15,11 @@ const (
 	snsPendingConfirmationReply = "pending confirmation" // Subscribe's answer for an unconfirmed subscription
 )
 
-// snsProtocols are the protocols Subscribe accepts. Only sqs subscriptions
-// are confirmed and delivered to; the others are stored as pending
-// confirmation (the emulator cannot reach e-mail, HTTP or phone endpoints)
-// and never receive messages.
+// snsProtocols are the protocols Subscribe accepts. sqs, sms, lambda,
+// firehose and application subscriptions are confirmed at once; http,
+// https, email and email-json ones wait for ConfirmSubscription (see
+// sns_endpoint.go). Only sqs deliveries reach a queue; the others are
+// POSTed to loopback http(s) endpoints, and recorded.
 var snsProtocols = map[string]bool{
 	"sqs": true, "http": true, "https": true, "email": true, "email-json": true,
 	"sms": true, "application": true, "lambda": true, "firehose": true,
@@ -41,6 +42,7 @@ type snsSubscription struct {
 	filterScope                       string // "" until set; MessageAttributes is the default
 	filter                            *filterPolicy
 	attrs                             map[string]string // RedrivePolicy, DeliveryPolicy, SubscriptionRoleArn
+	token                             string            // the confirmation token, for protocols that need one
 }
 
 // snsSubscriptionSummary is one row of ListSubscriptions(ByTopic).
@@ -102,7 +104,7 @@ func (n *snsService) subscribe(topicARN, protocol, endpoint string, attrs map[st
 		topicARN:  topicARN,
 		protocol:  protocol,
 		endpoint:  endpoint,
-		confirmed: protocol == "sqs",
+		confirmed: snsAutoConfirmed[protocol],
 		attrs:     map[string]string{},
 	}
 	// FilterPolicyScope first: the policy is validated against it.
@@ -123,6 +125,9 @@ func (n *snsService) subscribe(topicARN, protocol, endpoint string, attrs map[st
 	sub.seq = n.subSeq
 	n.subs[sub.arn] = sub
 	t.subs = append(t.subs, sub)
+	if !sub.confirmed {
+		n.askConfirmationLocked(t, sub)
+	}
 	return sub.subscribeReply(returnARN), nil
 }
 

@@ -103,6 +103,8 @@ Admin endpoints (no AWS request uses these paths):
   DELETE /_snssqstest/requests  reset the counts
   GET    /_snssqstest/latency   the delay of every answer: "" (none), "15ms" or "10ms-20ms"
   PUT    /_snssqstest/latency   set it, the body in the same form
+  GET    /_snssqstest/sns/deliveries      documents sent to http(s), email, sms, ... subscriptions
+  GET    /_snssqstest/sns/certificate.pem the certificate that signs them
 
 Example:
   snssqs-emulator -v &
