@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +33,8 @@ func fidelityScenarios() []Scenario {
 		{Name: "SNS/AddRemovePermission", Run: snsAddRemovePermission},
 		{Name: "SQS/ChangeVisibilityWithAnEarlierReceiptHandle", Run: sqsChangeVisibilityEarlierReceipt},
 		{Name: "SNS/HTTPSubscriptionConfirmedByToken", Run: snsHTTPSubscriptionConfirmed},
+		{Name: "Regions/QueuesAndTopicsPerRegion", Run: regionsSeparate},
+		{Name: "Regions/CrossRegionSubscriptionDelivers", Run: regionsCrossDelivery},
 	}
 }
 
@@ -226,4 +229,61 @@ func snsHTTPSubscriptionConfirmed(t *testing.T, e *Env) {
 	attrs, err := e.SNS.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: confirmed.SubscriptionArn})
 	require.NoError(t, err)
 	assert.Equal(t, "false", attrs.Attributes["PendingConfirmation"])
+}
+
+// otherRegion returns SNS and SQS clients for a second region of the
+// target, and its name.
+func (e *Env) otherRegion() (*sns.Client, *sqs.Client, string) {
+	cfg := e.Config.Copy()
+	cfg.Region = "eu-west-1"
+	if e.Config.Region == cfg.Region {
+		cfg.Region = "us-west-2"
+	}
+	return sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg), cfg.Region
+}
+
+// Queues and topics belong to a region: their ARNs name it, and a region's
+// ListQueues and GetQueueUrl do not see another region's.
+func regionsSeparate(t *testing.T, e *Env) {
+	ctx := e.Context(t)
+	_, sqsO, region := e.otherRegion()
+	name := e.Name("regional")
+	e.CreateQueue(t, name, nil) // in the target's own region
+	_, err := sqsO.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
+	var dne *sqstypes.QueueDoesNotExist
+	require.ErrorAs(t, err, &dne, "the queue of %s is not in %s", e.Config.Region, region)
+	other, err := sqsO.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = sqsO.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: other.QueueUrl}) })
+	attrs, err := sqsO.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: other.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(attrs.Attributes["QueueArn"], "arn:aws:sqs:"+region+":"), "%s", attrs.Attributes["QueueArn"])
+	list, err := sqsO.ListQueues(ctx, &sqs.ListQueuesInput{QueueNamePrefix: aws.String(name)})
+	require.NoError(t, err)
+	assert.Equal(t, []string{aws.ToString(other.QueueUrl)}, list.QueueUrls)
+}
+
+// A topic delivers to a subscribed queue of another region ("Sending Amazon
+// SNS messages to an Amazon SQS queue in a different Region").
+func regionsCrossDelivery(t *testing.T, e *Env) {
+	ctx := e.Context(t)
+	_, sqsO, _ := e.otherRegion()
+	topic := e.CreateTopic(t, e.Name("xr"), nil)
+	q, err := sqsO.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(e.Name("xrq"))})
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = sqsO.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: q.QueueUrl}) })
+	attrs, err := sqsO.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	require.NoError(t, err)
+	_, err = e.SNS.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(topic), Protocol: aws.String("sqs"),
+		Endpoint: aws.String(attrs.Attributes["QueueArn"]), Attributes: map[string]string{"RawMessageDelivery": "true"}})
+	require.NoError(t, err)
+	e.publish(t, &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String("cross-region")})
+	var got []sqstypes.Message
+	e.Eventually(t, "the message in the other region's queue", func() bool {
+		out, err := sqsO.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, WaitTimeSeconds: 1})
+		require.NoError(t, err)
+		got = append(got, out.Messages...)
+		return len(got) > 0
+	})
+	assert.Equal(t, "cross-region", aws.ToString(got[0].Body))
 }

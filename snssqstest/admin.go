@@ -40,7 +40,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case adminPrefix + "latency":
 		s.serveLatency(w, r)
 	case signingCertPath:
-		_, cert := s.sns.endpoints.signer()
+		_, cert := s.endpoints.signer()
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		_, _ = w.Write(cert)
 	case adminPrefix + "sns/deliveries":

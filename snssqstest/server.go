@@ -29,18 +29,23 @@ const (
 
 // Server is a running emulator. It is safe for concurrent use.
 type Server struct {
-	opts     options
-	ln       net.Listener
-	http     *http.Server
-	url      string
-	sqs      *sqsService
-	sns      *snsService
-	stats    *requestStats
-	faults   *faultInjector
-	latency  latency
-	closing  chan struct{}
-	closeMu  sync.Once
-	serveErr chan error
+	opts options
+	ln   net.Listener
+	http *http.Server
+	url  string
+	sqs  *sqsService // the default account and region's
+	sns  *snsService
+	// regional are the services of each account and region requests have
+	// named, the default one's among them; endpoints serves them all.
+	regionalMu sync.Mutex
+	regional   map[[2]string]*regional
+	endpoints  *snsEndpoints
+	stats      *requestStats
+	faults     *faultInjector
+	latency    latency
+	closing    chan struct{}
+	closeMu    sync.Once
+	serveErr   chan error
 }
 
 type options struct {
@@ -108,8 +113,10 @@ func NewServer(opts ...Option) (*Server, error) {
 	}
 	s.faults = newFaultInjector(o.faults, s.closing)
 	_ = s.latency.set(o.latencyMin, o.latencyMax) // checked above
-	s.sqs = newSQSService(s)
-	s.sns = newSNSService(s)
+	s.endpoints = newSNSEndpoints()
+	s.regional = map[[2]string]*regional{}
+	home := s.services(o.accountID, o.region)
+	s.sqs, s.sns = home.sqs, home.sns
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.serveErr <- s.http.Serve(ln) }()
 	return s, nil
@@ -173,8 +180,16 @@ func (s *Server) Close() {
 			_ = s.http.Close()
 		}
 		<-s.serveErr // http.ErrServerClosed, or the listener's failure: nothing left to release
-		s.sqs.close()
-		s.sns.endpoints.close() // cancels and waits for POSTs to endpoints
+		s.regionalMu.Lock()
+		all := make([]*regional, 0, len(s.regional))
+		for _, r := range s.regional {
+			all = append(all, r)
+		}
+		s.regionalMu.Unlock()
+		for _, r := range all {
+			r.sqs.close()
+		}
+		s.endpoints.close() // cancels and waits for POSTs to endpoints
 	})
 }
 
@@ -236,22 +251,68 @@ func operationOf(w http.ResponseWriter, r *http.Request) (service, op string, ok
 	return serviceOf(r, action), action, true
 }
 
-// dispatch hands a request to the service that implements it.
+// regional is the SQS and SNS of one account and region.
+type regional struct {
+	sqs *sqsService
+	sns *snsService
+}
+
+// services returns the services of account and region, made on first use.
+func (s *Server) services(account, region string) *regional {
+	s.regionalMu.Lock()
+	defer s.regionalMu.Unlock()
+	k := [2]string{account, region}
+	r := s.regional[k]
+	if r == nil {
+		r = &regional{sqs: newSQSService(s, account, region), sns: newSNSService(s, account, region)}
+		s.regional[k] = r
+	}
+	return r
+}
+
+// identityOf returns the account and region a request is for: the region
+// of its SigV4 credential scope, and the account its access key id names
+// when that is 12 digits (LocalStack's convention); the server's defaults
+// otherwise.
+func (s *Server) identityOf(r *http.Request) (account, region string) {
+	account, region = s.opts.accountID, s.opts.region
+	auth := r.Header.Get("Authorization")
+	i := strings.Index(auth, "Credential=")
+	if i < 0 {
+		return account, region
+	}
+	// Credential=AKID/20250101/us-east-1/sqs/aws4_request
+	parts := strings.Split(strings.SplitN(auth[i+len("Credential="):], ",", 2)[0], "/")
+	if len(parts) >= 5 {
+		if parts[2] != "" {
+			region = parts[2]
+		}
+		if isAccountID(parts[0]) {
+			account = parts[0]
+		}
+	}
+	return account, region
+}
+
+// dispatch hands a request to the service that implements it, in the
+// request's account and region.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, service, op string) {
+	account, region := s.identityOf(r)
 	switch service {
 	case "sqs":
 		s.stats.add("sqs", op)
+		q := s.services(account, region).sqs
 		if isSQSJSON(r) {
-			s.sqs.serveJSON(w, r, op)
+			q.serveJSON(w, r, op)
 		} else {
-			s.sqs.serveQuery(w, r, op)
+			q.serveQuery(w, r, op)
 		}
 	case "sns":
 		s.stats.add("sns", op)
-		s.sns.serveQuery(w, r, op)
+		s.services(account, region).sns.serveQuery(w, r, op)
 	case "sts":
 		s.stats.add("sts", op)
-		serveSTS(w, r, op, s.opts.accountID)
+		serveSTS(w, r, op, account)
 	default:
 		http.Error(w, fmt.Sprintf("unknown action %q", op), http.StatusBadRequest)
 	}

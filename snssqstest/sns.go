@@ -21,7 +21,8 @@ const snsDefaultEffectiveDeliveryPolicy = `{"http":{"defaultHealthyRetryPolicy":
 // snsService is the SNS half of the emulator: topics, subscriptions and
 // publishing, with synchronous delivery to subscribed SQS queues.
 type snsService struct {
-	s *Server
+	s               *Server
+	account, region string // of every topic here: the server holds one service per account and region
 
 	mu     sync.Mutex
 	topics map[string]*snsTopic        // by ARN
@@ -71,12 +72,12 @@ func snsResourceNotFound() *snsError {
 	return &snsError{status: http.StatusNotFound, code: "ResourceNotFound", message: "Resource does not exist"}
 }
 
-func newSNSService(s *Server) *snsService {
-	return &snsService{s: s, topics: make(map[string]*snsTopic), subs: make(map[string]*snsSubscription), endpoints: newSNSEndpoints()}
+func newSNSService(s *Server, account, region string) *snsService {
+	return &snsService{s: s, account: account, region: region, topics: make(map[string]*snsTopic), subs: make(map[string]*snsSubscription), endpoints: s.endpoints}
 }
 
 func (n *snsService) topicARN(name string) string {
-	return fmt.Sprintf("arn:aws:sns:%s:%s:%s", n.s.opts.region, n.s.opts.accountID, name)
+	return fmt.Sprintf("arn:aws:sns:%s:%s:%s", n.region, n.account, name)
 }
 
 // snsParseTopicARN checks an ARN has the shape arn:PARTITION:sns:REGION:ACCOUNT:NAME.

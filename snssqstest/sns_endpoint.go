@@ -248,7 +248,7 @@ func isLoopbackHost(h string) bool {
 // subscriptions that are not SQS queues, in order: confirmations and
 // notifications to http(s), email, sms, lambda, firehose and application
 // endpoints.
-func (s *Server) EndpointDeliveries() []EndpointDelivery { return s.sns.endpoints.all() }
+func (s *Server) EndpointDeliveries() []EndpointDelivery { return s.endpoints.all() }
 
 // confirmSubscription confirms the pending subscription of topicARN whose
 // token is token.

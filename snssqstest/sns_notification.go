@@ -106,8 +106,8 @@ func snsFakeSignature(p snsDeliveryPlan, ts string) string {
 // amazonaws.com.cn domain in the China regions).
 func (n *snsService) signingCertURL() string {
 	domain := "amazonaws.com"
-	if strings.HasPrefix(n.s.opts.region, "cn-") {
+	if strings.HasPrefix(n.region, "cn-") {
 		domain = "amazonaws.com.cn"
 	}
-	return "https://sns." + n.s.opts.region + "." + domain + "/" + snsSigningCertName
+	return "https://sns." + n.region + "." + domain + "/" + snsSigningCertName
 }

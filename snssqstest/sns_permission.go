@@ -36,7 +36,7 @@ func (n *snsService) addPermission(topicARN, label string, accounts, actions []s
 		}
 		stored[i] = "SNS:" + a
 	}
-	policy := t.policyLocked(n.s.opts.accountID)
+	policy := t.policyLocked(n.account)
 	policy, exists, perr := addPolicyStatement(policy, "__default_policy_ID", label, accounts, stored, t.arn)
 	switch {
 	case perr != nil:
@@ -60,7 +60,7 @@ func (n *snsService) removePermission(topicARN, label string) *snsError {
 	if label == "" {
 		return snsInvalidParameter("Invalid parameter: Label")
 	}
-	policy, found := removePolicyStatement(t.policyLocked(n.s.opts.accountID), label)
+	policy, found := removePolicyStatement(t.policyLocked(n.account), label)
 	if !found {
 		return snsInvalidParameter("Invalid parameter: Label")
 	}

@@ -90,7 +90,7 @@ func (n *snsService) subscribe(topicARN, protocol, endpoint string, attrs map[st
 		}
 		// AWS answers a repeated Subscribe with the existing subscription,
 		// unless the attributes differ.
-		cur := s.attributesLocked(n.s.opts.accountID)
+		cur := s.attributesLocked(n.account)
 		for k, v := range attrs {
 			if cur[k] != v && !(k == "RawMessageDelivery" && strings.EqualFold(cur[k], v)) &&
 				!(k == "FilterPolicyScope" && v == scopeMessageAttributes && s.filterScope == "") {
@@ -297,7 +297,7 @@ func (n *snsService) subscriptionAttributes(arn string) (map[string]string, *sns
 	if err != nil {
 		return nil, err
 	}
-	return sub.attributesLocked(n.s.opts.accountID), nil
+	return sub.attributesLocked(n.account), nil
 }
 
 func (n *snsService) setSubscriptionAttribute(arn, name, value string) *snsError {
@@ -360,7 +360,7 @@ func (n *snsService) listSubscriptions(topicARN, token string) ([]snsSubscriptio
 		if !s.confirmed {
 			arn = snsPendingConfirmation
 		}
-		out = append(out, snsSubscriptionSummary{SubscriptionArn: arn, Owner: n.s.opts.accountID, Protocol: s.protocol, Endpoint: s.endpoint, TopicArn: s.topicARN})
+		out = append(out, snsSubscriptionSummary{SubscriptionArn: arn, Owner: n.account, Protocol: s.protocol, Endpoint: s.endpoint, TopicArn: s.topicARN})
 	}
 	n.mu.Unlock()
 	return out, next, nil

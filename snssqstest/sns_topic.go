@@ -82,7 +82,7 @@ func (n *snsService) createTopic(name string, attrs, tags map[string]string) (st
 	defer n.mu.Unlock()
 	if t, ok := n.topics[arn]; ok {
 		// CreateTopic is idempotent, but not for different attributes or tags.
-		cur := t.attributesLocked(n.s.opts.accountID)
+		cur := t.attributesLocked(n.account)
 		for k, v := range attrs {
 			if k == "FifoTopic" {
 				if b, _ := snsBool(k, v); b != t.fifo {
@@ -246,7 +246,7 @@ func (n *snsService) topicAttributes(arn string) (map[string]string, *snsError) 
 	if err != nil {
 		return nil, err
 	}
-	return t.attributesLocked(n.s.opts.accountID), nil
+	return t.attributesLocked(n.account), nil
 }
 
 // attributesLocked is what GetTopicAttributes returns: the set attributes

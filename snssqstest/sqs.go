@@ -23,9 +23,10 @@ import (
 // Locking: mu guards only the queues map and is never held while a queue's
 // own mutex is taken, so it cannot deadlock with the queue engine.
 type sqsService struct {
-	s       *Server
-	clk     clock.Clock
-	closing <-chan struct{}
+	s               *Server
+	account, region string // of every queue here: the server holds one service per account and region
+	clk             clock.Clock
+	closing         <-chan struct{}
 
 	mu     sync.RWMutex
 	queues map[string]*queue // by name
@@ -33,8 +34,8 @@ type sqsService struct {
 	moves moveTasks
 }
 
-func newSQSService(s *Server) *sqsService {
-	return &sqsService{s: s, clk: s.opts.clock, closing: s.closing, queues: make(map[string]*queue)}
+func newSQSService(s *Server, account, region string) *sqsService {
+	return &sqsService{s: s, account: account, region: region, clk: s.opts.clock, closing: s.closing, queues: make(map[string]*queue)}
 }
 
 // close ends every long poll. Long polls also watch the server's closing
@@ -67,11 +68,14 @@ var sqsActions = map[string]bool{
 func isSQSAction(action string) bool { return sqsActions[action] }
 
 func (q *sqsService) queueARN(name string) string {
-	return "arn:aws:sqs:" + q.s.opts.region + ":" + q.s.opts.accountID + ":" + name
+	return "arn:aws:sqs:" + q.region + ":" + q.account + ":" + name
 }
 
 func (q *sqsService) queueURL(name string) string {
-	return q.s.url + "/" + q.s.opts.accountID + "/" + name
+	if q.account != q.s.opts.accountID || q.region != q.s.opts.region {
+		return q.s.url + "/queue/" + q.region + "/" + q.account + "/" + name // LocalStack's path style
+	}
+	return q.s.url + "/" + q.account + "/" + name
 }
 
 // queueByName returns the queue or nil.
@@ -84,8 +88,11 @@ func (q *sqsService) queueByName(name string) *queue {
 // queueByARN returns the queue with that ARN (this account) or nil.
 func (q *sqsService) queueByARN(arn string) *queue {
 	parts := strings.Split(arn, ":")
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sqs" || parts[4] != q.s.opts.accountID {
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sqs" {
 		return nil
+	}
+	if parts[3] != q.region || parts[4] != q.account { // another region or account: another service
+		return q.s.services(parts[4], parts[3]).sqs.queueByName(parts[5])
 	}
 	return q.queueByName(parts[5])
 }
@@ -104,14 +111,34 @@ func (q *sqsService) resolve(queueURL string) (*queue, *sqsError) {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	name := segs[len(segs)-1]
 	if len(segs) >= 2 {
-		if acct := segs[len(segs)-2]; isAccountID(acct) && acct != q.s.opts.accountID {
+		if acct := segs[len(segs)-2]; isAccountID(acct) && acct != q.account {
 			return nil, errQueueDoesNotExist()
 		}
+	}
+	if region := urlRegion(queueURL, segs); region != "" && region != q.region ||
+		region == "" && q.region != q.s.opts.region {
+		return nil, errQueueDoesNotExist() // another region's queue
 	}
 	if x := q.queueByName(name); x != nil {
 		return x, nil
 	}
 	return nil, errQueueDoesNotExist()
+}
+
+// urlRegion is the region a queue URL names, "" when it names none: the
+// path /queue/REGION/ACCOUNT/NAME (LocalStack's style, and this emulator's
+// for regions other than its default) or a host sqs.REGION.amazonaws.com or
+// sqs.REGION.localhost.localstack.cloud.
+func urlRegion(queueURL string, segs []string) string {
+	if len(segs) >= 4 && segs[len(segs)-4] == "queue" {
+		return segs[len(segs)-3]
+	}
+	if u, err := url.Parse(queueURL); err == nil {
+		if h := strings.Split(u.Hostname(), "."); len(h) >= 3 && h[0] == "sqs" {
+			return h[1]
+		}
+	}
+	return ""
 }
 
 func isAccountID(s string) bool {
@@ -216,7 +243,7 @@ func (q *sqsService) getQueueURL(name, owner string) (string, *sqsError) {
 	if name == "" {
 		return "", errMissingParameter("QueueName")
 	}
-	if owner != "" && owner != q.s.opts.accountID {
+	if owner != "" && owner != q.account {
 		return "", errQueueDoesNotExist()
 	}
 	if x := q.queueByName(name); x != nil {
@@ -694,4 +721,4 @@ func newUUID() string {
 
 // senderIDOf is the SenderId of messages sent through the API: the account
 // id, as AWS reports for the account's root credentials.
-func (q *sqsService) senderIDOf(*http.Request) string { return q.s.opts.accountID }
+func (q *sqsService) senderIDOf(*http.Request) string { return q.account }
