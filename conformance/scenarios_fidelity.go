@@ -35,6 +35,8 @@ func fidelityScenarios() []Scenario {
 		{Name: "SNS/HTTPSubscriptionConfirmedByToken", Run: snsHTTPSubscriptionConfirmed},
 		{Name: "Regions/QueuesAndTopicsPerRegion", Run: regionsSeparate},
 		{Name: "Regions/CrossRegionSubscriptionDelivers", Run: regionsCrossDelivery},
+		{Name: "SNS/PlatformApplicationAndEndpoint", Run: snsPlatformApplication},
+		{Name: "SNS/SMSAttributesAndOptOut", Run: snsSMSAttributes},
 	}
 }
 
@@ -286,4 +288,47 @@ func regionsCrossDelivery(t *testing.T, e *Env) {
 		return len(got) > 0
 	})
 	assert.Equal(t, "cross-region", aws.ToString(got[0].Body))
+}
+
+// CreatePlatformApplication and CreatePlatformEndpoint store what mobile
+// push needs; the same token makes the same endpoint; both delete.
+func snsPlatformApplication(t *testing.T, e *Env) {
+	e.SkipOnMoto(t, "moto 5.2.1 leaves CustomUserData out of GetEndpointAttributes (AWS: \"CustomUserData – arbitrary user data to associate with the endpoint\")")
+	ctx := e.Context(t)
+	app, err := e.SNS.CreatePlatformApplication(ctx, &sns.CreatePlatformApplicationInput{Name: aws.String(e.Name("app")), Platform: aws.String("GCM"),
+		Attributes: map[string]string{"PlatformCredential": "server-key"}})
+	require.NoError(t, err)
+	arn := aws.ToString(app.PlatformApplicationArn)
+	assert.Contains(t, arn, ":app/GCM/")
+	defer func() {
+		_, err := e.SNS.DeletePlatformApplication(context.Background(), &sns.DeletePlatformApplicationInput{PlatformApplicationArn: app.PlatformApplicationArn})
+		assert.NoError(t, err)
+	}()
+	ep, err := e.SNS.CreatePlatformEndpoint(ctx, &sns.CreatePlatformEndpointInput{PlatformApplicationArn: app.PlatformApplicationArn,
+		Token: aws.String("token-" + e.Name("t")), CustomUserData: aws.String("user-1")})
+	require.NoError(t, err)
+	attrs, err := e.SNS.GetEndpointAttributes(ctx, &sns.GetEndpointAttributesInput{EndpointArn: ep.EndpointArn})
+	require.NoError(t, err)
+	assert.Equal(t, "user-1", attrs.Attributes["CustomUserData"])
+	assert.Equal(t, "true", attrs.Attributes["Enabled"])
+	list, err := e.SNS.ListEndpointsByPlatformApplication(ctx, &sns.ListEndpointsByPlatformApplicationInput{PlatformApplicationArn: app.PlatformApplicationArn})
+	require.NoError(t, err)
+	require.Len(t, list.Endpoints, 1)
+	assert.Equal(t, aws.ToString(ep.EndpointArn), aws.ToString(list.Endpoints[0].EndpointArn))
+	_, err = e.SNS.DeleteEndpoint(ctx, &sns.DeleteEndpointInput{EndpointArn: ep.EndpointArn})
+	require.NoError(t, err)
+}
+
+// SetSMSAttributes stores the account's SMS settings, GetSMSAttributes
+// returns those asked for, and a number nobody opted out is not opted out.
+func snsSMSAttributes(t *testing.T, e *Env) {
+	ctx := e.Context(t)
+	_, err := e.SNS.SetSMSAttributes(ctx, &sns.SetSMSAttributesInput{Attributes: map[string]string{"DefaultSMSType": "Transactional"}})
+	require.NoError(t, err)
+	got, err := e.SNS.GetSMSAttributes(ctx, &sns.GetSMSAttributesInput{Attributes: []string{"DefaultSMSType"}})
+	require.NoError(t, err)
+	assert.Equal(t, "Transactional", got.Attributes["DefaultSMSType"])
+	out, err := e.SNS.CheckIfPhoneNumberIsOptedOut(ctx, &sns.CheckIfPhoneNumberIsOptedOutInput{PhoneNumber: aws.String("+15555550123")})
+	require.NoError(t, err)
+	assert.False(t, out.IsOptedOut)
 }

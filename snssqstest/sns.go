@@ -34,6 +34,7 @@ type snsService struct {
 	deliveryFailures atomic.Int64
 
 	endpoints *snsEndpoints // subscriptions that are not SQS queues
+	mobile    snsMobile     // platform applications, SMS; guarded by mu
 }
 
 // snsError is an SNS error as the query protocol reports it.

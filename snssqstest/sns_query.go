@@ -61,6 +61,85 @@ func (n *snsService) serveQuery(w http.ResponseWriter, r *http.Request, action s
 		result, err = struct{}{}, n.untagResource(f.Get("ResourceArn"), snsList(f, "TagKeys.member"))
 	case "ListTagsForResource":
 		result, err = n.queryListTags(f)
+	case "CreatePlatformApplication":
+		var arn string
+		arn, err = n.createPlatformApplication(f.Get("Name"), f.Get("Platform"), snsMap(f, "Attributes"))
+		result = struct{ PlatformApplicationArn string }{arn}
+	case "GetPlatformApplicationAttributes":
+		result, err = snsAttributesResult(n.platformAppAttributes(f.Get("PlatformApplicationArn")))
+	case "SetPlatformApplicationAttributes":
+		err = n.setPlatformAppAttributes(f.Get("PlatformApplicationArn"), snsMap(f, "Attributes"))
+	case "ListPlatformApplications":
+		apps := n.listPlatformApplications()
+		type member struct {
+			PlatformApplicationArn string
+			Attributes             []snsAttributeEntry `xml:"Attributes>entry"`
+		}
+		ms := make([]member, len(apps))
+		for i, a := range apps {
+			ms[i] = member{a.Arn, a.Attributes}
+		}
+		result = struct {
+			PlatformApplications []member `xml:"PlatformApplications>member"`
+		}{ms}
+	case "DeletePlatformApplication":
+		err = n.deletePlatformApplication(f.Get("PlatformApplicationArn"))
+	case "CreatePlatformEndpoint":
+		var arn string
+		arn, err = n.createPlatformEndpoint(f.Get("PlatformApplicationArn"), f.Get("Token"), f.Get("CustomUserData"), snsMap(f, "Attributes"))
+		result = struct{ EndpointArn string }{arn}
+	case "GetEndpointAttributes":
+		result, err = snsAttributesResult(n.endpointAttributes(f.Get("EndpointArn")))
+	case "SetEndpointAttributes":
+		err = n.setEndpointAttributes(f.Get("EndpointArn"), snsMap(f, "Attributes"))
+	case "ListEndpointsByPlatformApplication":
+		var eps []snsPlatformAppXML
+		eps, err = n.listEndpoints(f.Get("PlatformApplicationArn"))
+		type member struct {
+			EndpointArn string
+			Attributes  []snsAttributeEntry `xml:"Attributes>entry"`
+		}
+		ms := make([]member, len(eps))
+		for i, a := range eps {
+			ms[i] = member{a.Arn, a.Attributes}
+		}
+		result = struct {
+			Endpoints []member `xml:"Endpoints>member"`
+		}{ms}
+	case "DeleteEndpoint":
+		err = n.deleteEndpoint(f.Get("EndpointArn"))
+	case "SetSMSAttributes":
+		n.setSMSAttributes(snsMap(f, "attributes"))
+		result = struct{}{}
+	case "GetSMSAttributes":
+		attrs := n.smsAttributes(snsList(f, "attributes.member"))
+		result = struct {
+			Attributes []snsAttributeEntry `xml:"attributes>entry"`
+		}{entriesOf(attrs)}
+	case "CheckIfPhoneNumberIsOptedOut":
+		var out bool
+		out, err = n.phoneOptedOut(f.Get("phoneNumber"))
+		result = struct {
+			IsOptedOut bool `xml:"isOptedOut"`
+		}{out}
+	case "ListPhoneNumbersOptedOut":
+		result = struct {
+			PhoneNumbers []string `xml:"phoneNumbers>member"`
+		}{n.listOptedOut()}
+	case "OptInPhoneNumber":
+		err, result = n.optIn(f.Get("phoneNumber")), struct{}{}
+	case "CreateSMSSandboxPhoneNumber":
+		err, result = n.createSandboxNumber(f.Get("PhoneNumber")), struct{}{}
+	case "VerifySMSSandboxPhoneNumber":
+		err, result = n.verifySandboxNumber(f.Get("PhoneNumber"), f.Get("OneTimePassword")), struct{}{}
+	case "DeleteSMSSandboxPhoneNumber":
+		err, result = n.deleteSandboxNumber(f.Get("PhoneNumber")), struct{}{}
+	case "ListSMSSandboxPhoneNumbers":
+		result = struct {
+			PhoneNumbers []snsSandboxNumberXML `xml:"PhoneNumbers>member"`
+		}{n.listSandboxNumbers()}
+	case "GetSMSSandboxAccountStatus":
+		result = struct{ IsInSandbox bool }{true}
 	case "ConfirmSubscription":
 		var arn string
 		arn, err = n.confirmSubscription(f.Get("TopicArn"), f.Get("Token"))
@@ -357,8 +436,10 @@ func (n *snsService) queryListTags(f url.Values) (any, *snsError) {
 func snsPublishTarget(f url.Values) (string, string, *snsError) {
 	topic, target := f.Get("TopicArn"), f.Get("TargetArn")
 	switch {
+	case f.Get("PhoneNumber") != "" && (topic != "" || target != ""):
+		return "", "", snsInvalidParameter("Invalid parameter: PhoneNumber Reason: Only one of TopicArn, TargetArn or PhoneNumber may be specified")
 	case f.Get("PhoneNumber") != "":
-		return "", "", snsInvalidParameter("Invalid parameter: PhoneNumber Reason: SMS delivery is not supported by this emulator")
+		return f.Get("PhoneNumber"), "PhoneNumber", nil
 	case topic != "" && target != "":
 		return "", "", snsInvalidParameter("Invalid parameter: TopicArn or TargetArn Reason: Only one of TopicArn or TargetArn may be specified")
 	case topic != "":
@@ -378,6 +459,21 @@ func (n *snsService) queryPublish(f url.Values) (any, *snsError) {
 	// Publish validates the message before looking the topic up.
 	if verr := e.validate(); verr != nil {
 		return nil, verr
+	}
+	if param == "PhoneNumber" || strings.Contains(arn, ":endpoint/") {
+		phone := ""
+		if param == "PhoneNumber" {
+			phone, arn = arn, ""
+		}
+		protocol := "application"
+		if phone != "" {
+			protocol = "sms"
+		}
+		id, err := n.publishDirect(arn, phone, e.messageFor(protocol))
+		if err != nil {
+			return nil, err
+		}
+		return snsPublishXML{MessageId: id}, nil
 	}
 	results, err := n.publish(arn, param, []*snsPublishEntry{e})
 	if err != nil {

@@ -1099,9 +1099,12 @@ func TestSNSQueryProtocolByHand(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Contains(t, body, "<Code>InvalidParameter</Code>")
 
+	status, body = postForm(t, srv, url.Values{"Action": {"PutDataProtectionPolicy"}})
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, body, "<Code>InvalidAction</Code>", "an action the emulator does not implement")
 	status, body = postForm(t, srv, url.Values{"Action": {"CreatePlatformApplication"}})
 	assert.Equal(t, http.StatusBadRequest, status)
-	assert.Contains(t, body, "<Code>InvalidAction</Code>")
+	assert.Contains(t, body, "<Code>InvalidParameter</Code>", "a platform application needs a name")
 
 	status, body = postForm(t, srv, url.Values{"Action": {"PublishBatch"}, "TopicArn": {"arn:aws:sns:us-east-1:000000000000:x"}})
 	assert.Equal(t, http.StatusBadRequest, status)
