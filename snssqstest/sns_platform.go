@@ -1,6 +1,7 @@
 package snssqstest
 
 import (
+	"encoding/json"
 	"maps"
 	"net/http"
 	"regexp"
@@ -389,4 +390,31 @@ type snsPlatformAppXML struct {
 type snsSandboxNumberXML struct {
 	PhoneNumber string
 	Status      string
+}
+
+// putDataProtectionPolicy stores a topic's data protection policy (a JSON
+// document; it is not applied to messages).
+func (n *snsService) putDataProtectionPolicy(arn, policy string) *snsError {
+	if policy == "" || !json.Valid([]byte(policy)) {
+		return snsInvalidParameter("Invalid parameter: DataProtectionPolicy")
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t, err := n.lookupTopicLocked(arn, "ResourceArn")
+	if err != nil {
+		return err
+	}
+	t.dataProtection = policy
+	return nil
+}
+
+// dataProtectionPolicy returns a topic's data protection policy, "" for none.
+func (n *snsService) dataProtectionPolicy(arn string) (string, *snsError) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t, err := n.lookupTopicLocked(arn, "ResourceArn")
+	if err != nil {
+		return "", err
+	}
+	return t.dataProtection, nil
 }

@@ -118,3 +118,23 @@ func TestSNSSMS(t *testing.T) {
 	_, err = e.sns.DeleteSMSSandboxPhoneNumber(ctx, &sns.DeleteSMSSandboxPhoneNumberInput{PhoneNumber: aws.String("+15555550102")})
 	require.NoError(t, err)
 }
+
+// A topic's data protection policy is stored and read back; there are no
+// origination numbers.
+func TestSNSDataProtectionPolicyAndOriginationNumbers(t *testing.T) {
+	e := newSNSEnv(t)
+	ctx := t.Context()
+	topic := e.topic("private", nil)
+	policy := `{"Name":"p","Version":"2021-06-01","Statement":[]}`
+	_, err := e.sns.PutDataProtectionPolicy(ctx, &sns.PutDataProtectionPolicyInput{ResourceArn: aws.String(topic), DataProtectionPolicy: aws.String(policy)})
+	require.NoError(t, err)
+	got, err := e.sns.GetDataProtectionPolicy(ctx, &sns.GetDataProtectionPolicyInput{ResourceArn: aws.String(topic)})
+	require.NoError(t, err)
+	assert.Equal(t, policy, aws.ToString(got.DataProtectionPolicy))
+	_, err = e.sns.PutDataProtectionPolicy(ctx, &sns.PutDataProtectionPolicyInput{ResourceArn: aws.String(topic), DataProtectionPolicy: aws.String("{not json")})
+	var ip *snstypes.InvalidParameterException
+	require.ErrorAs(t, err, &ip)
+	nums, err := e.sns.ListOriginationNumbers(ctx, &sns.ListOriginationNumbersInput{})
+	require.NoError(t, err)
+	assert.Empty(t, nums.PhoneNumbers)
+}

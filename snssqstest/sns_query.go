@@ -140,6 +140,16 @@ func (n *snsService) serveQuery(w http.ResponseWriter, r *http.Request, action s
 		}{n.listSandboxNumbers()}
 	case "GetSMSSandboxAccountStatus":
 		result = struct{ IsInSandbox bool }{true}
+	case "PutDataProtectionPolicy":
+		err, result = n.putDataProtectionPolicy(f.Get("ResourceArn"), f.Get("DataProtectionPolicy")), struct{}{}
+	case "GetDataProtectionPolicy":
+		var policy string
+		policy, err = n.dataProtectionPolicy(f.Get("ResourceArn"))
+		result = struct{ DataProtectionPolicy string }{policy}
+	case "ListOriginationNumbers":
+		result = struct {
+			PhoneNumbers []string `xml:"PhoneNumbers>member"`
+		}{} // no origination numbers: the emulator sends no SMS
 	case "ConfirmSubscription":
 		var arn string
 		arn, err = n.confirmSubscription(f.Get("TopicArn"), f.Get("Token"))

@@ -1099,9 +1099,9 @@ func TestSNSQueryProtocolByHand(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Contains(t, body, "<Code>InvalidParameter</Code>")
 
-	status, body = postForm(t, srv, url.Values{"Action": {"PutDataProtectionPolicy"}})
+	status, body = postForm(t, srv, url.Values{"Action": {"NoSuchAction"}})
 	assert.Equal(t, http.StatusBadRequest, status)
-	assert.Contains(t, body, "<Code>InvalidAction</Code>", "an action the emulator does not implement")
+	assert.Contains(t, body, "<Code>InvalidAction</Code>", "an action SNS does not have")
 	status, body = postForm(t, srv, url.Values{"Action": {"CreatePlatformApplication"}})
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Contains(t, body, "<Code>InvalidParameter</Code>", "a platform application needs a name")

@@ -46,6 +46,8 @@ type snsTopic struct {
 	dedup        map[string]snsDedupRecord
 	dedupOrder   []snsDedupKey // insertion order, for expiry
 
+	dataProtection string // PutDataProtectionPolicy's document, stored only
+
 	publishMu sync.Mutex
 }
 
