@@ -42,16 +42,21 @@ func newSQSService(s *Server, account, region string) *sqsService {
 // channel, so by the time close runs they are already returning; marking
 // the queues deleted covers a service used without a running Server.
 func (q *sqsService) close() {
+	for _, x := range q.allQueues() {
+		x.markDeleted()
+	}
+	q.moves.wg.Wait() // move tasks watch the server's closing channel
+}
+
+// allQueues returns the service's queues now.
+func (q *sqsService) allQueues() []*queue {
 	q.mu.RLock()
+	defer q.mu.RUnlock()
 	qs := make([]*queue, 0, len(q.queues))
 	for _, x := range q.queues {
 		qs = append(qs, x)
 	}
-	q.mu.RUnlock()
-	for _, x := range qs {
-		x.markDeleted()
-	}
-	q.moves.wg.Wait() // move tasks watch the server's closing channel
+	return qs
 }
 
 var sqsActions = map[string]bool{
@@ -402,14 +407,8 @@ func (q *sqsService) listDeadLetterSourceQueues(queueURL string) ([]string, *sqs
 	if err != nil {
 		return nil, err
 	}
-	q.mu.RLock()
-	qs := make([]*queue, 0, len(q.queues))
-	for _, o := range q.queues {
-		qs = append(qs, o)
-	}
-	q.mu.RUnlock()
 	var out []string
-	for _, o := range qs {
+	for _, o := range q.allQueues() {
 		o.mu.Lock()
 		if o.cfg.dlqARN == x.arn {
 			out = append(out, o.url)

@@ -117,13 +117,7 @@ func (q *sqsService) startMoveTask(sourceARN, destinationARN string, rate *int) 
 
 // isDeadLetterQueue reports whether some queue's redrive policy targets arn.
 func (q *sqsService) isDeadLetterQueue(arn string) bool {
-	q.mu.RLock()
-	qs := make([]*queue, 0, len(q.queues))
-	for _, x := range q.queues {
-		qs = append(qs, x)
-	}
-	q.mu.RUnlock()
-	for _, x := range qs {
+	for _, x := range q.allQueues() {
 		x.mu.Lock()
 		is := x.cfg.dlqARN == arn
 		x.mu.Unlock()
