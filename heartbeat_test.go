@@ -21,7 +21,7 @@ func (h *harness) extensionTimes(start time.Time) []time.Duration {
 	h.sqs.with(func() {
 		for i, b := range h.sqs.visBatches {
 			for _, e := range b.Entries {
-				if e.VisibilityTimeout == 30 {
+				if isExtension(e) {
 					out = append(out, h.sqs.visAt[i].Sub(start))
 				}
 			}

@@ -550,13 +550,17 @@ func (f *fakeSQS) receivesForLocked(queueURL string) int {
 	return n
 }
 
-// extensionsLocked returns the heartbeat's visibility changes: the batch
-// entries that set the default 30s visibility timeout (nacks set a backoff,
-// releases 0).
+// isExtension tells a heartbeat's visibility change: it sets the default
+// 30s visibility timeout (nacks set a backoff, releases 0).
+func isExtension(e types.ChangeMessageVisibilityBatchRequestEntry) bool {
+	return e.VisibilityTimeout == 30
+}
+
+// extensionsLocked returns the heartbeat's visibility changes.
 func (f *fakeSQS) extensionsLocked() []types.ChangeMessageVisibilityBatchRequestEntry {
 	var out []types.ChangeMessageVisibilityBatchRequestEntry
 	for _, e := range f.visEntriesLocked() {
-		if e.VisibilityTimeout == 30 { // the default VisibilityTimeout
+		if isExtension(e) {
 			out = append(out, e)
 		}
 	}

@@ -97,20 +97,26 @@ func (c *core) closeWithin(d time.Duration) error {
 // check fails a call, before anything is validated, when ctx has ended or
 // the publisher is shut down; batch tells PublishBatch and SendBatch.
 func (c *core) check(ctx context.Context, batch bool) error {
-	verb := "publish"
-	if c.svc == ServiceSQS {
-		verb = "send"
-	}
-	if batch {
-		verb += " batch"
-	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("snssqs: %s not attempted: %w", verb, err)
+		return fmt.Errorf("snssqs: %s not attempted: %w", c.callName(batch), err)
 	}
 	if c.b.Closed() {
 		return fmt.Errorf("%w: publisher is shut down", ErrClosed)
 	}
 	return nil
+}
+
+// callName names the call in errors: "publish", "send batch", ...
+func (c *core) callName(batch bool) string {
+	switch {
+	case c.svc == ServiceSQS && batch:
+		return "send batch"
+	case c.svc == ServiceSQS:
+		return "send"
+	case batch:
+		return "publish batch"
+	}
+	return "publish"
 }
 
 // send validates one event, queues it for dest (a topic ARN or queue URL)

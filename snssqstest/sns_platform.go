@@ -122,13 +122,13 @@ func (n *snsService) setPlatformAppAttributes(arn string, attrs map[string]strin
 	return nil
 }
 
-func (n *snsService) listPlatformApplications() []snsPlatformAppXML {
+func (n *snsService) listPlatformApplications() []snsPlatformAppMember {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.mobile.init()
-	out := []snsPlatformAppXML{}
+	out := []snsPlatformAppMember{}
 	for _, arn := range slices.Sorted(maps.Keys(n.mobile.apps)) {
-		out = append(out, snsPlatformAppXML{Arn: arn, Attributes: entriesOf(n.mobile.apps[arn].attrs)})
+		out = append(out, snsPlatformAppMember{PlatformApplicationArn: arn, Attributes: entriesOf(n.mobile.apps[arn].attrs)})
 	}
 	return out
 }
@@ -201,16 +201,16 @@ func (n *snsService) setEndpointAttributes(arn string, attrs map[string]string) 
 	return nil
 }
 
-func (n *snsService) listEndpoints(appARN string) ([]snsPlatformAppXML, *snsError) {
+func (n *snsService) listEndpoints(appARN string) ([]snsEndpointMember, *snsError) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	app, err := n.platformAppLocked(appARN)
 	if err != nil {
 		return nil, err
 	}
-	out := []snsPlatformAppXML{}
+	out := []snsEndpointMember{}
 	for _, arn := range slices.Sorted(maps.Keys(app.endpoints)) {
-		out = append(out, snsPlatformAppXML{Arn: arn, Attributes: entriesOf(app.endpoints[arn].attrs)})
+		out = append(out, snsEndpointMember{EndpointArn: arn, Attributes: entriesOf(app.endpoints[arn].attrs)})
 	}
 	return out, nil
 }
@@ -282,8 +282,9 @@ func (n *snsService) smsAttributes(names []string) map[string]string {
 	return out
 }
 
-// OptOut marks phone as opted out of SMS, as a reply of STOP would; tests
-// use it before CheckIfPhoneNumberIsOptedOut and OptInPhoneNumber.
+// OptOut marks phone as opted out of SMS in the default account and
+// region, as a reply of STOP would; tests use it before
+// CheckIfPhoneNumberIsOptedOut and OptInPhoneNumber.
 func (s *Server) OptOut(phone string) {
 	n := s.sns
 	n.mu.Lock()
@@ -381,10 +382,17 @@ func entriesOf(m map[string]string) []snsAttributeEntry {
 	return out
 }
 
-// snsPlatformAppXML is one platform application or endpoint in a list.
-type snsPlatformAppXML struct {
-	Arn        string              `xml:"-"`
-	Attributes []snsAttributeEntry `xml:"Attributes>entry"`
+// snsPlatformAppMember is one platform application of
+// ListPlatformApplications.
+type snsPlatformAppMember struct {
+	PlatformApplicationArn string
+	Attributes             []snsAttributeEntry `xml:"Attributes>entry"`
+}
+
+// snsEndpointMember is one endpoint of ListEndpointsByPlatformApplication.
+type snsEndpointMember struct {
+	EndpointArn string
+	Attributes  []snsAttributeEntry `xml:"Attributes>entry"`
 }
 
 type snsSandboxNumberXML struct {

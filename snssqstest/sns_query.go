@@ -70,18 +70,9 @@ func (n *snsService) serveQuery(w http.ResponseWriter, r *http.Request, action s
 	case "SetPlatformApplicationAttributes":
 		err = n.setPlatformAppAttributes(f.Get("PlatformApplicationArn"), snsMap(f, "Attributes"))
 	case "ListPlatformApplications":
-		apps := n.listPlatformApplications()
-		type member struct {
-			PlatformApplicationArn string
-			Attributes             []snsAttributeEntry `xml:"Attributes>entry"`
-		}
-		ms := make([]member, len(apps))
-		for i, a := range apps {
-			ms[i] = member{a.Arn, a.Attributes}
-		}
 		result = struct {
-			PlatformApplications []member `xml:"PlatformApplications>member"`
-		}{ms}
+			PlatformApplications []snsPlatformAppMember `xml:"PlatformApplications>member"`
+		}{n.listPlatformApplications()}
 	case "DeletePlatformApplication":
 		err = n.deletePlatformApplication(f.Get("PlatformApplicationArn"))
 	case "CreatePlatformEndpoint":
@@ -93,19 +84,11 @@ func (n *snsService) serveQuery(w http.ResponseWriter, r *http.Request, action s
 	case "SetEndpointAttributes":
 		err = n.setEndpointAttributes(f.Get("EndpointArn"), snsMap(f, "Attributes"))
 	case "ListEndpointsByPlatformApplication":
-		var eps []snsPlatformAppXML
+		var eps []snsEndpointMember
 		eps, err = n.listEndpoints(f.Get("PlatformApplicationArn"))
-		type member struct {
-			EndpointArn string
-			Attributes  []snsAttributeEntry `xml:"Attributes>entry"`
-		}
-		ms := make([]member, len(eps))
-		for i, a := range eps {
-			ms[i] = member{a.Arn, a.Attributes}
-		}
 		result = struct {
-			Endpoints []member `xml:"Endpoints>member"`
-		}{ms}
+			Endpoints []snsEndpointMember `xml:"Endpoints>member"`
+		}{eps}
 	case "DeleteEndpoint":
 		err = n.deleteEndpoint(f.Get("EndpointArn"))
 	case "SetSMSAttributes":
@@ -127,13 +110,13 @@ func (n *snsService) serveQuery(w http.ResponseWriter, r *http.Request, action s
 			PhoneNumbers []string `xml:"phoneNumbers>member"`
 		}{n.listOptedOut()}
 	case "OptInPhoneNumber":
-		err, result = n.optIn(f.Get("phoneNumber")), struct{}{}
+		result, err = struct{}{}, n.optIn(f.Get("phoneNumber"))
 	case "CreateSMSSandboxPhoneNumber":
-		err, result = n.createSandboxNumber(f.Get("PhoneNumber")), struct{}{}
+		result, err = struct{}{}, n.createSandboxNumber(f.Get("PhoneNumber"))
 	case "VerifySMSSandboxPhoneNumber":
-		err, result = n.verifySandboxNumber(f.Get("PhoneNumber"), f.Get("OneTimePassword")), struct{}{}
+		result, err = struct{}{}, n.verifySandboxNumber(f.Get("PhoneNumber"), f.Get("OneTimePassword"))
 	case "DeleteSMSSandboxPhoneNumber":
-		err, result = n.deleteSandboxNumber(f.Get("PhoneNumber")), struct{}{}
+		result, err = struct{}{}, n.deleteSandboxNumber(f.Get("PhoneNumber"))
 	case "ListSMSSandboxPhoneNumbers":
 		result = struct {
 			PhoneNumbers []snsSandboxNumberXML `xml:"PhoneNumbers>member"`
@@ -141,7 +124,7 @@ func (n *snsService) serveQuery(w http.ResponseWriter, r *http.Request, action s
 	case "GetSMSSandboxAccountStatus":
 		result = struct{ IsInSandbox bool }{true}
 	case "PutDataProtectionPolicy":
-		err, result = n.putDataProtectionPolicy(f.Get("ResourceArn"), f.Get("DataProtectionPolicy")), struct{}{}
+		result, err = struct{}{}, n.putDataProtectionPolicy(f.Get("ResourceArn"), f.Get("DataProtectionPolicy"))
 	case "GetDataProtectionPolicy":
 		var policy string
 		policy, err = n.dataProtectionPolicy(f.Get("ResourceArn"))

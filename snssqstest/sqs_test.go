@@ -1038,9 +1038,9 @@ func TestSQSMessageMoveTaskRate(t *testing.T) {
 	require.True(t, clk.BlockUntil(1, nil))
 	clk.Advance(time.Second)
 	require.Eventually(t, func() bool { return moved() == 5 }, 5*time.Second, time.Millisecond)
-	out, err := c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqARN)})
-	require.NoError(t, err)
+	var out *sqs.ListMessageMoveTasksOutput
 	require.Eventually(t, func() bool {
+		var err error
 		out, err = c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqARN)})
 		return err == nil && aws.ToString(out.Results[0].Status) == "COMPLETED"
 	}, 5*time.Second, time.Millisecond)
